@@ -1,0 +1,40 @@
+# The two commands of the README:  `make run`  and  `make test`.
+# Everything the project needs is installed here, into .venv, from the package registries.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: setup run ingest test lint eval clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and alone: `torch==2.13.0` takes the CPU build on disk; with it installed,
+# the project's own `torch==2.13.0` requirement is already met and nothing CUDA is pulled.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+ingest: setup
+	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant ingest
+
+run: ingest
+	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant serve --host $(HOST) --port $(PORT)
+
+test: setup
+	HF_HUB_OFFLINE=1 $(BIN)/ruff check app tests
+	HF_HUB_OFFLINE=1 $(BIN)/mypy app
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+eval: ingest
+	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant eval --out reports/latest
+
+clean:
+	rm -rf $(VENV) index/current index/builds index/.lock

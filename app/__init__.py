@@ -1,0 +1,3 @@
+"""Privacy notice knowledge assistant: grounded, cited answers from policy documents."""
+
+__version__ = "0.1.0"

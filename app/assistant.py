@@ -1,0 +1,286 @@
+"""The assistant: question in, grounded and cited answer out (the code path of `ask`,
+`ask --batch`, `eval` and the web app alike)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.answer import Answer, Evidence, Retrieved, abstention_text, compose
+from app.embedding import Embedder, SentenceTransformerEmbedder
+from app.errors import InputError
+from app.index import ClauseIndex, index_version, load_index, manifest_of
+from app.lexical import EN_STOP, tokenize
+from app.query import QueryPlan, plan
+from app.records import Clause
+from app.retrieve import Filters, Hit, HybridRetriever
+from app.splitter import SplitterConfig
+
+log = logging.getLogger(__name__)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d|\+1 800 [A-Z]{4,}(?: \([^)]*\))?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]{3,})\b")
+_SELF_NAME = re.compile(r"\b(?:I'm|I am|my name is|this is|regards|thanks)\s*,?\s*[A-Z][a-z]+")
+
+
+@dataclass(frozen=True)
+class AssistantConfig:
+    """Tunable parameters. The thresholds were chosen on evals/dev.jsonl only (see README)."""
+
+    top_k: int = 10  # clauses listed in `retrieved`
+    evidence_clauses: int = 5  # clauses whose sentences may be cited
+    max_citations: int = 3
+    support_ratio: float = 0.85  # a supporting sentence scores at least this share of the lead
+    dense_weight: dict[str, float] | None = None
+    abstain_below: dict[str, float] | None = None  # lead sentence score under which we abstain
+    max_question_chars: int = 2000
+
+    def weight(self, lang: str) -> float:
+        return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
+
+    def threshold(self, lang: str) -> float:
+        return (self.abstain_below or {"en": 0.42, "zh": 0.40})[lang]
+
+
+class _State:
+    """Everything derived from one index build; replaced whole when the index changes."""
+
+    def __init__(self, index: ClauseIndex) -> None:
+        self.index = index
+        self.retriever = HybridRetriever(index)
+        self.metas = {d: doc.meta for d, doc in index.documents.items()}
+        self.sentence_tokens = [
+            set(tokenize(c.text[s.start - c.start : s.end - c.start])) for c in index.clauses for s in c.sentences
+        ]
+        self.contacts = _contacts(index)
+        self.version = ""
+
+
+class Assistant:
+    """Answers questions from the policies in an index; reloads when the index changes."""
+
+    def __init__(self, embedder: Embedder, index_dir: Path, config: AssistantConfig | None = None) -> None:
+        self.embedder = embedder
+        self.index_dir = index_dir
+        self.config = config or AssistantConfig()
+        self._state: _State | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_paths(cls, documents_dir: Path, index_dir: Path, config: AssistantConfig | None = None) -> Assistant:
+        del documents_dir  # the index holds the normalised documents it was built from
+        return cls(SentenceTransformerEmbedder(), index_dir, config)
+
+    # -- state -----------------------------------------------------------------------------
+
+    def state(self) -> _State:
+        """The current index, loaded on first use and again whenever a new build is live."""
+        version = index_version(self.index_dir)
+        state = self._state
+        if state is not None and state.version == version:
+            return state
+        with self._lock:
+            if self._state is None or self._state.version != version:
+                expected = manifest_of(self.embedder.identity, SplitterConfig())
+                fresh = _State(load_index(self.index_dir, expected={"model": expected["model"]}))
+                fresh.version = version
+                if self._state is not None:
+                    log.info("index changed: now serving %s", version)
+                self._state = fresh
+            return self._state
+
+    def warm_up(self) -> None:
+        """Load the index and the model now rather than on the first question."""
+        self.state()
+        self.embedder.embed_query("warm up")
+        tokenize("预热")
+
+    def documents(self) -> dict[str, object]:
+        return dict(self.state().metas)
+
+    def check_filters(self, filters: dict[str, object]) -> Filters:
+        """Validate filters against the index: an unknown doc_id is an input error."""
+        parsed = Filters.from_dict(filters)
+        metas = self.state().metas
+        if parsed.doc_id and parsed.doc_id not in metas:
+            raise InputError(f"filters.doc_id: unknown document {parsed.doc_id!r} (known: {', '.join(sorted(metas))})")
+        return parsed
+
+    # -- answering -------------------------------------------------------------------------
+
+    def clean_question(self, question: str) -> str:
+        """Validated question text: control characters dropped, length within the limit."""
+        if not isinstance(question, str):
+            raise InputError("question must be a string")
+        text = _CONTROL.sub(" ", unicodedata.normalize("NFC", question)).strip()
+        if not text:
+            raise InputError("question is empty")
+        if len(text) > self.config.max_question_chars:
+            raise InputError(
+                f"question is {len(text):,} characters, over the {self.config.max_question_chars:,}-character limit"
+            )
+        return text
+
+    def ask(self, question: str, filters: dict[str, object] | None = None, qid: str = "q") -> Answer:
+        """Answer one question from the policies, citing the sentences it relies on."""
+        started = time.perf_counter()
+        text = self.clean_question(question)
+        state = self.state()
+        parsed = self.check_filters(filters or {})
+        query = plan(text, state.metas, explicit_doc=bool(parsed.doc_id))
+        vector = self.embedder.embed_query(text)
+        retriever = state.retriever
+        docs = self._candidate_docs(query, parsed, state)
+        allowed = retriever.mask(parsed, docs, lang=query.lang)
+        hits = retriever.search(vector, query.tokens, allowed, self.config.top_k)
+        if query.compare and docs is not None and len(docs) > 1:
+            evidence = self._compare(state, query, vector, parsed, docs)
+        else:
+            evidence = self._select(state, query, vector, hits[: self.config.evidence_clauses])
+        abstain = query.off_topic or not evidence or self._unknown_entity(text, state)
+        if evidence and evidence[0].score < self.config.threshold(query.lang):
+            abstain = True
+        retrieved = tuple(
+            Retrieved(h.clause.doc_id, h.clause.clause_id, h.clause.section_title, h.clause.text, round(h.score, 4))
+            for h in hits
+        )
+        contact = self._contact(state, query, parsed, hits)
+        if abstain:
+            answer_text, citations = abstention_text(query.lang, contact, query.off_topic), []
+        else:
+            answer_text, citations = compose(evidence, state.metas, query.lang)
+        return Answer(
+            id=qid,
+            question=text,
+            answer=answer_text,
+            abstained=abstain,
+            citations=tuple(citations),
+            retrieved=retrieved,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            lang=query.lang,
+            contact=contact,
+            extras={"confidence": round(evidence[0].score, 4) if evidence else 0.0},
+        )
+
+    def _candidate_docs(self, query: QueryPlan, filters: Filters, state: _State) -> set[str] | None:
+        """Named documents, else every current one (superseded versions only when asked)."""
+        if filters.doc_id:
+            return None  # the filter already decides
+        if query.doc_ids:
+            return set(query.doc_ids)
+        return {d for d, m in state.metas.items() if m.is_current}
+
+    def _select(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
+        """The sentences that answer: the best one, and close seconds that add to it."""
+        scored = self._score_sentences(state, query, vector, hits)
+        if not scored:
+            return []
+        scored.sort(key=lambda e: -e.score)
+        lead = scored[0]
+        chosen = [lead]
+        for ev in scored[1:]:
+            if len(chosen) >= self.config.max_citations or ev.score < self.config.support_ratio * lead.score:
+                break
+            if any(ev.text == c.text for c in chosen) or len(ev.text) < (8 if query.lang == "zh" else 25):
+                continue
+            chosen.append(ev)
+        return chosen
+
+    def _compare(
+        self, state: _State, query: QueryPlan, vector: np.ndarray, filters: Filters, docs: set[str]
+    ) -> list[Evidence]:
+        """The best sentence of each document compared, in date order."""
+        evidence = []
+        for doc_id in sorted(docs, key=lambda d: state.metas[d].effective_date):
+            allowed = state.retriever.mask(filters, {doc_id}, lang=query.lang)
+            hits = state.retriever.search(vector, query.tokens, allowed, self.config.evidence_clauses)
+            scored = sorted(self._score_sentences(state, query, vector, hits), key=lambda e: -e.score)
+            if scored:
+                evidence.append(scored[0])
+        return evidence
+
+    def _score_sentences(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
+        w = self.config.weight(query.lang)
+        out = []
+        lexical = state.retriever.lexical
+        for hit in hits:
+            rows = state.index.sentence_rows(hit.row)
+            if not len(rows):
+                continue
+            dense = state.index.sentence_vectors[rows.start : rows.stop] @ vector
+            for j, span in enumerate(hit.clause.sentences):
+                lex = lexical.coverage(query.tokens, state.sentence_tokens[rows.start + j])
+                score = w * float(dense[j]) + (1 - w) * lex
+                score = 0.8 * score + 0.2 * hit.score  # the clause's own rank counts too
+                out.append(Evidence(hit.clause, span.start, span.end, score))
+        return out
+
+    def _unknown_entity(self, text: str, state: _State) -> bool:
+        """A name the question asks about that no policy mentions ("PayPal", "Salesforce")."""
+        vocab = state.retriever.lexical.vocab
+        cleaned = _SELF_NAME.sub(" ", text)
+        for word in _CAPITALISED.findall(cleaned):
+            token = word.lower()
+            if token in EN_STOP:
+                continue
+            stems = tokenize(word)
+            if stems and all(s not in vocab for s in stems):
+                return True
+        return False
+
+    def _contact(self, state: _State, query: QueryPlan, filters: Filters, hits: list[Hit]) -> str:
+        """The client-relations channel of the policy the question concerns."""
+        preferred: list[str] = []
+        if filters.doc_id:
+            preferred.append(filters.doc_id)
+        if query.doc_ids:
+            preferred.extend(sorted(query.doc_ids))
+        if hits:
+            top = state.metas[hits[0].clause.doc_id]
+            preferred.append(top.doc_id)
+            preferred.extend(
+                d for d, m in sorted(state.metas.items()) if m.brand == top.brand and m.is_current
+            )
+        preferred.extend(d for d, m in sorted(state.metas.items()) if m.is_current)
+        # A policy written in the question's language first, then any that has a contact.
+        for want_lang in (True, False):
+            for doc_id in preferred:
+                meta = state.metas.get(doc_id)
+                if meta is None or (want_lang and (not meta.languages or meta.languages[0] != query.lang)):
+                    continue
+                found = state.contacts.get((doc_id, query.lang)) or state.contacts.get((doc_id, "en"))
+                if found:
+                    return found
+        return ""
+
+
+def _contacts(index: ClauseIndex) -> dict[tuple[str, str], str]:
+    """E-mail addresses and phone numbers from each document's contact section, per language."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for clause in index.clauses:
+        if not _is_contact_section(clause):
+            continue
+        key = (clause.doc_id, clause.lang)
+        items = found.setdefault(key, [])
+        for match in [*_EMAIL.findall(clause.text), *(m.strip() for m in _PHONE.findall(clause.text))]:
+            if match not in items and not re.fullmatch(r"[\d ]{1,8}", match):
+                items.append(match)
+    return {k: ", ".join(v[:3]) for k, v in found.items() if v}
+
+
+def _is_contact_section(clause: Clause) -> bool:
+    title = clause.section_title.lower()
+    return "contact" in title or "联系我们" in title
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95)) if values else 0.0

@@ -1,0 +1,207 @@
+"""The `privacy-assistant` command: parse, call the library, report errors in one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.errors import AssistantError, IndexError_, InputError
+
+log = logging.getLogger("app")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="privacy-assistant", description=__doc__)
+    parser.add_argument("--documents", type=Path, default=Path("documents"), help="policy documents folder")
+    parser.add_argument("--index", type=Path, default=Path("index"), help="index folder")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log diagnostics on stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("ingest", help="build or update the index from the documents")
+
+    ask = sub.add_parser("ask", help="answer one question, or a batch")
+    ask.add_argument("question", nargs="?", help="the question")
+    ask.add_argument("--doc-id", help="answer only from this document")
+    ask.add_argument("--batch", type=Path, help="JSON Lines file of questions; one answer per line")
+    ask.add_argument("--json", action="store_true", help="print the contract's JSON answer")
+
+    serve = sub.add_parser("serve", help="the web app (agent console and customer chat)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+
+    ev = sub.add_parser("eval", help="score the assistant on an eval set")
+    ev.add_argument("--dataset", type=Path, action="append", help="eval set (JSON Lines); repeatable")
+    ev.add_argument("--out", type=Path, help="write report.md, results.jsonl and plots here")
+    ev.add_argument("--json", action="store_true", help="print one flat JSON dict of metrics")
+    ev.add_argument("--baseline", action="append", default=[], help="also run a reference pipeline")
+    ev.add_argument("--limit", type=int, help="score only the first N items of each set")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        args = _parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        if not args.verbose:
+            _quiet_libraries()
+        return _run(args)
+    except (InputError, IndexError_) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "ingest":
+        return _ingest(args)
+    if args.command == "ask":
+        return _ask(args)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "eval":
+        return _eval(args)
+    raise InputError(f"unknown command {args.command!r}")
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from app.embedding import SentenceTransformerEmbedder
+    from app.index import build_index
+
+    bar: tqdm[Any] | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="embedding", unit="text", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    print(f"ingesting {args.documents} into {args.index}", file=sys.stderr)
+    summary = build_index(args.documents, args.index, SentenceTransformerEmbedder(), progress=progress)
+    if bar is not None:
+        bar.close()
+    if summary.up_to_date:
+        print(f"index up to date: {len(summary.documents)} documents, {sum(summary.documents.values())} clauses "
+              f"({summary.seconds:.1f} s)")
+        return EXIT_OK
+    width = max(len(d) for d in summary.documents)
+    for doc_id, count in summary.documents.items():
+        mark = " (changed)" if doc_id in summary.changed else ""
+        print(f"  {doc_id:<{width}}  {count:>4} clauses{mark}")
+    for doc_id in summary.removed:
+        print(f"  {doc_id:<{width}}  removed")
+    print(
+        f"{len(summary.documents)} documents, {sum(summary.documents.values())} clauses; "
+        f"embedded {summary.embedded} texts, reused {summary.reused}; {summary.seconds:.1f} s → {summary.path}"
+    )
+    return EXIT_OK
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from app.assistant import Assistant
+
+    if args.batch and args.question:
+        raise InputError("ask: give either a QUESTION or --batch FILE, not both")
+    if not args.batch and args.question is None:
+        raise InputError("ask: a QUESTION (or --batch FILE) is required")
+    filters = {"doc_id": args.doc_id} if args.doc_id else {}
+    assistant = Assistant.from_paths(args.documents, args.index)
+    if args.doc_id:
+        assistant.check_filters(filters)
+    if not args.batch:
+        answer = assistant.ask(args.question, filters)
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else answer.render_text())
+        return EXIT_OK
+    for item in read_batch(args.batch):
+        if args.doc_id and not item.get("filters"):
+            item["filters"] = filters
+        answer = assistant.ask(item["question"], item.get("filters") or {}, qid=item["id"])
+        line = answer.to_json() if args.json else {"id": item["id"], "answer": answer.text}
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+    return EXIT_OK
+
+
+def read_batch(path: Path) -> Iterator[dict[str, Any]]:
+    """Lines of a batch file, validated one by one (errors name the line and field)."""
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+            if not isinstance(item, dict):
+                raise InputError(f"{path}:{number}: each line must be a JSON object")
+            if not isinstance(item.get("question"), str):
+                raise InputError(f"{path}:{number}: field 'question' (a string) is required")
+            item.setdefault("id", f"line{number}")
+            if not isinstance(item["id"], str | int):
+                raise InputError(f"{path}:{number}: field 'id' must be a string")
+            item["id"] = str(item["id"])
+            if not isinstance(item.get("filters", {}), dict | None):
+                raise InputError(f"{path}:{number}: field 'filters' must be an object")
+            yield item
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from app.assistant import Assistant
+    from app.web import launch
+
+    assistant = Assistant.from_paths(args.documents, args.index)
+    assistant.warm_up()
+    launch(assistant, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from app.evaluation.runner import run_cli
+
+    return run_cli(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

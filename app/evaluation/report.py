@@ -1,0 +1,79 @@
+"""`eval --out DIR`: report.md, results.jsonl (failures first) and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from app.evaluation.runner import ItemResult, aggregate, breakdowns, result_row, summary_table
+
+
+def write_report(out: Path, all_results: dict[str, dict[str, list[ItemResult]]], flat: dict[str, float], command: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    main = [r for rs in all_results["assistant"].values() for r in rs]
+    rows = sorted(main, key=lambda r: (r.ok, r.item.split, r.item.id))
+    with open(out / "results.jsonl", "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps(result_row(r), ensure_ascii=False) + "\n")
+    (out / "metrics.json").write_text(json.dumps(flat, indent=2, ensure_ascii=False), encoding="utf-8")
+    parts = [
+        "# Evaluation report",
+        "",
+        f"Command: `{command}`",
+        "",
+        summary_table(all_results),
+        "",
+        "Metrics: hit@k/MRR/nDCG on the retrieved clauses; citation hit = the citations quote a gold "
+        "sentence (all of them for needs_all items); citation precision = share of citations that do; "
+        "answer-fact recall = expected facts found in the answer text; abstention P/R/F1 with "
+        "'abstained' as the positive class; cited_words = mean length of a citation.",
+    ]
+    for name, groups in breakdowns(main).items():
+        parts += ["", f"## Assistant by {name}", "", _group_table(groups)]
+    failures = [r for r in rows if not r.ok][:40]
+    parts += ["", f"## Failures ({sum(1 for r in main if not r.ok)} of {len(main)}; first 40)", ""]
+    for r in failures:
+        got = "abstained" if r.answer.abstained else (r.answer.citations[0].quote[:140] if r.answer.citations else "-")
+        want = r.item.sources[0].quote[:100] if r.item.sources else "(should abstain)"
+        parts.append(f"- **{r.item.id}** [{r.item.kind}/{r.item.lang}] {r.item.question} — want: “{want}” — got: “{got}”")
+    parts += ["", "Plots: `by_kind.png`, `latency.png`."]
+    (out / "report.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+    _plots(out, main)
+
+
+def _group_table(groups: dict[str, dict[str, Any]]) -> str:
+    keys = ("items", "hit@5", "citation_hit", "citation_precision", "answer_fact_recall", "abstain_f1", "correct")
+    lines = ["| group | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
+    for g, agg in groups.items():
+        lines.append(f"| {g} | " + " | ".join(f"{agg[k]:.0f}" if k == "items" else f"{agg[k]:.3f}" for k in keys) + " |")
+    return "\n".join(lines)
+
+
+def _plots(out: Path, results: list[ItemResult]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = breakdowns(results)["kind"]
+    names = list(groups)
+    fig, ax = plt.subplots(figsize=(max(8, len(names) * 0.45), 4.5))
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], [groups[n]["hit@5"] for n in names], width=0.4, label="hit@5")
+    ax.bar([x + 0.2 for x in xs], [groups[n]["correct"] for n in names], width=0.4, label="correct answer")
+    ax.set_xticks(list(xs), names, rotation=60, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Assistant by question kind")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "by_kind.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist([r.answer.latency_ms for r in results], bins=30)
+    agg = aggregate(results)
+    ax.set_title(f"latency per question (p50 {agg['latency_p50_ms']:.1f} ms, p95 {agg['latency_p95_ms']:.1f} ms)")
+    ax.set_xlabel("ms")
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,380 @@
+"""The clause index on disk: build (incrementally, atomically), describe, load, verify.
+
+Layout of an index folder::
+
+    index/
+      current -> builds/<stamp>      symlink, swapped atomically once a build is complete
+      builds/<stamp>/
+        manifest.json                model, dimension, chunking, document and file hashes
+        documents.jsonl              metadata and normalised text of each document
+        clauses.jsonl                clause records, in FAISS row order
+        vectors.npz                  clause and sentence vectors (reused by the next ingest)
+        docstore.json, index_store.json, default__vector_store.json, ...
+                                     llama-index's VectorStoreIndex over a FaissVectorStore
+
+A build is written beside the live one and made current by replacing the ``current``
+link (``rename`` is atomic), so a reader sees the old index or the new one, never half
+of one; a killed ingest leaves the last good index serving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.documents import load_documents
+from app.embedding import Embedder
+from app.errors import IndexError_, InputError
+from app.records import Clause, Document, DocumentMeta, Span
+from app.splitter import SplitterConfig, split_document
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+BUILDS = "builds"
+MANIFEST = "manifest.json"
+_DATA_FILES = ("documents.jsonl", "clauses.jsonl", "vectors.npz", "default__vector_store.json")
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What an ingest did, printed by the CLI."""
+
+    documents: dict[str, int]  # doc_id -> clause count
+    embedded: int  # texts embedded in this run
+    reused: int  # texts whose vectors came from the previous build
+    removed: list[str]
+    changed: list[str]
+    seconds: float
+    up_to_date: bool
+    path: str
+
+
+@dataclass
+class ClauseIndex:
+    """A loaded index: documents, clauses and their vectors, and the FAISS index."""
+
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    clauses: list[Clause]
+    clause_vectors: np.ndarray
+    sentence_vectors: np.ndarray  # one row per sentence, clause by clause
+    sentence_offsets: np.ndarray  # clause i owns rows sentence_offsets[i]:sentence_offsets[i+1]
+    faiss_index: Any
+    path: Path
+    by_id: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.clause_id: i for i, c in enumerate(self.clauses)}
+
+    def sentence_rows(self, clause_row: int) -> range:
+        return range(int(self.sentence_offsets[clause_row]), int(self.sentence_offsets[clause_row + 1]))
+
+
+def manifest_of(embedder_identity: dict[str, Any], splitter: SplitterConfig) -> dict[str, Any]:
+    """The parts of a manifest that decide whether an index can be reused as it is."""
+    return {"format": FORMAT_VERSION, "model": embedder_identity, "splitter": asdict(splitter)}
+
+
+@contextmanager
+def _lock(index_dir: Path) -> Iterator[None]:
+    """One ingest at a time per index folder."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"{index_dir}: another ingest is running on this index") from None
+        yield
+
+
+def build_index(
+    documents_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    splitter: SplitterConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestSummary:
+    """Ingest ``documents_dir`` into ``index_dir``, re-embedding only changed text."""
+    started = time.perf_counter()
+    splitter = splitter or SplitterConfig()
+    loaded = load_documents(documents_dir)  # validates every file before anything is written
+    with _lock(index_dir):
+        previous = _read_previous(index_dir)
+        doc_hashes = {doc.doc_id: doc.sha256 for doc, _ in loaded}
+        settings = manifest_of(embedder.identity, splitter)
+        same_settings = previous is not None and all(previous[0].get(k) == v for k, v in settings.items())
+        old_hashes: dict[str, str] = previous[0]["documents"] if previous and same_settings else {}
+        if same_settings and old_hashes == doc_hashes and previous:
+            return IngestSummary(
+                documents=previous[0]["clause_counts"],
+                embedded=0,
+                reused=0,
+                removed=[],
+                changed=[],
+                seconds=time.perf_counter() - started,
+                up_to_date=True,
+                path=str(index_dir / CURRENT),
+            )
+        cache = previous[1] if previous and same_settings else {}
+        clauses_by_doc = {doc.doc_id: split_document(doc.doc_id, norm, splitter) for doc, norm in loaded}
+        clauses = [c for doc, _ in loaded for c in clauses_by_doc[doc.doc_id]]
+        texts = [c.embed_text() for c in clauses] + [c.text[s.start - c.start : s.end - c.start] for c in clauses for s in c.sentences]
+        vectors, embedded = _vectors_for(texts, cache, embedder, progress)
+        n = len(clauses)
+        counts = {doc.doc_id: len(clauses_by_doc[doc.doc_id]) for doc, _ in loaded}
+        manifest = {
+            **settings,
+            "documents": doc_hashes,
+            "clause_counts": counts,
+            "clauses": n,
+            "sentences": len(texts) - n,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        build = _write_build(index_dir, [d for d, _ in loaded], clauses, vectors[:n], vectors[n:], texts, manifest)
+        _swap_current(index_dir, build)
+        return IngestSummary(
+            documents=counts,
+            embedded=embedded,
+            reused=len(texts) - embedded,
+            removed=sorted(set(old_hashes) - set(doc_hashes)),
+            changed=sorted(d for d, h in doc_hashes.items() if old_hashes.get(d) != h),
+            seconds=time.perf_counter() - started,
+            up_to_date=False,
+            path=str(index_dir / CURRENT),
+        )
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _vectors_for(
+    texts: list[str],
+    cache: dict[str, np.ndarray],
+    embedder: Embedder,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts``: from the previous build where the text is unchanged."""
+    keys = [_text_key(t) for t in texts]
+    # Length-sorted batches pad little: several times faster than document order.
+    missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items(), key=lambda kv: len(kv[1]))
+    done = 0
+
+    def tick(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress:
+            progress(done, len(missing))
+
+    if missing:
+        fresh = embedder.embed_texts([t for _, t in missing], progress=tick)
+        cache = {**cache, **{k: fresh[i] for i, (k, _) in enumerate(missing)}}
+    if not texts:
+        raise InputError("no clauses to index: the documents hold no text")
+    return np.vstack([cache[k] for k in keys]).astype(np.float32), len(missing)
+
+
+def _write_build(
+    index_dir: Path,
+    documents: list[Document],
+    clauses: list[Clause],
+    clause_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    texts: list[str],
+    manifest: dict[str, Any],
+) -> Path:
+    """Write a complete build into a fresh folder; return it once everything is on disk."""
+    builds = index_dir / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    tmp = builds / f".tmp-{stamp}"
+    tmp.mkdir()
+    try:
+        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as out:
+            for doc in documents:
+                row = {"meta": asdict(doc.meta), "text": doc.text, "sha256": doc.sha256, "path": doc.path}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with open(tmp / "clauses.jsonl", "w", encoding="utf-8") as out:
+            for c in clauses:
+                out.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+        np.savez(
+            tmp / "vectors.npz",
+            clauses=clause_vectors,
+            sentences=sentence_vectors,
+            keys=np.array([_text_key(t) for t in texts]),
+        )
+        _persist_llama_index(tmp, clauses, clause_vectors)
+        manifest["files"] = {name: _file_sha256(tmp / name) for name in _DATA_FILES}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        _fsync_tree(tmp)
+        final = builds / stamp
+        os.rename(tmp, final)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _persist_llama_index(folder: Path, clauses: list[Clause], vectors: np.ndarray) -> None:
+    """A llama-index VectorStoreIndex over a FaissVectorStore, nodes carrying their vectors."""
+    import faiss
+    from llama_index.core import StorageContext, VectorStoreIndex
+    from llama_index.core.embeddings import MockEmbedding
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(vectors.shape[1]))
+    context = StorageContext.from_defaults(vector_store=store)
+    nodes = [
+        TextNode(
+            id_=c.clause_id,
+            text=c.text,
+            embedding=vectors[i].tolist(),
+            metadata={"doc_id": c.doc_id, "section": c.section_title, "lang": c.lang, "start": c.start, "end": c.end},
+            excluded_embed_metadata_keys=["doc_id", "lang", "start", "end"],
+        )
+        for i, c in enumerate(clauses)
+    ]
+    # Every node already has its vector, so the embed model is never called.
+    VectorStoreIndex(nodes, storage_context=context, embed_model=MockEmbedding(embed_dim=vectors.shape[1]))
+    context.persist(persist_dir=str(folder))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_current(index_dir: Path, build: Path) -> None:
+    """Point ``current`` at ``build`` atomically, then drop builds no longer needed."""
+    link = index_dir / CURRENT
+    tmp_link = index_dir / f".current-{os.getpid()}"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(os.path.relpath(build, index_dir), tmp_link)
+    os.replace(tmp_link, link)
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for old in (index_dir / BUILDS).iterdir():
+        # Keep the new build and the one before it (a server may still be reading it).
+        if old != build and old.name.startswith(".tmp-"):
+            shutil.rmtree(old, ignore_errors=True)
+    kept = sorted((p for p in (index_dir / BUILDS).iterdir() if not p.name.startswith(".")), reverse=True)
+    for old in kept[2:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_previous(index_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    """The current build's manifest and vector cache, or None when there is none usable."""
+    try:
+        folder = current_build(index_dir)
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        with np.load(folder / "vectors.npz") as data:
+            rows = np.vstack([data["clauses"], data["sentences"]])
+            cache = dict(zip(data["keys"].tolist(), rows))
+        return manifest, cache
+    except (IndexError_, OSError, ValueError, KeyError) as exc:
+        log.info("no reusable previous index in %s (%s); building from scratch", index_dir, exc)
+        return None
+
+
+def current_build(index_dir: Path) -> Path:
+    """The folder of the live build."""
+    link = index_dir / CURRENT
+    if not link.exists():
+        raise IndexError_(f"{index_dir}: no index found; run `privacy-assistant ingest` first")
+    return link.resolve()
+
+
+def index_version(index_dir: Path) -> str:
+    """An identifier of the live build, cheap to poll (a server reloads when it changes)."""
+    try:
+        return os.readlink(index_dir / CURRENT)
+    except OSError:
+        return ""
+
+
+def load_index(index_dir: Path, expected: dict[str, Any] | None = None) -> ClauseIndex:
+    """Load and verify the live build; refuse one built with other settings or damaged."""
+    folder = current_build(index_dir)
+    hint = "re-run `privacy-assistant ingest`"
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"{folder / MANIFEST}: unreadable manifest ({exc}); {hint}") from None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexError_(f"{index_dir}: index format {manifest.get('format')} is not {FORMAT_VERSION}; {hint}")
+    if expected is not None:
+        for key, value in expected.items():
+            if manifest.get(key) != value:
+                raise IndexError_(f"{index_dir}: index was built with a different {key} ({manifest.get(key)}); {hint}")
+    for name, digest in manifest.get("files", {}).items():
+        try:
+            ok = _file_sha256(folder / name) == digest
+        except OSError:
+            ok = False
+        if not ok:
+            raise IndexError_(f"{folder / name}: missing or corrupted index file; {hint}")
+    try:
+        import faiss
+
+        documents = {}
+        for line in (folder / "documents.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            meta = DocumentMeta(**{**row["meta"], "languages": tuple(row["meta"]["languages"])})
+            documents[meta.doc_id] = Document(meta=meta, text=row["text"], sha256=row["sha256"], path=row["path"])
+        clauses = [_clause_from_json(json.loads(line)) for line in (folder / "clauses.jsonl").read_text(encoding="utf-8").splitlines()]
+        with np.load(folder / "vectors.npz") as data:
+            clause_vectors = data["clauses"]
+            sentence_vectors = data["sentences"]
+        faiss_index = faiss.read_index(str(folder / "default__vector_store.json"))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexError_(f"{folder}: index cannot be read ({exc}); {hint}") from None
+    if faiss_index.ntotal != len(clauses) or len(clause_vectors) != len(clauses):
+        raise IndexError_(f"{folder}: index files disagree on the clause count; {hint}")
+    offsets = np.cumsum([0] + [len(c.sentences) for c in clauses])
+    return ClauseIndex(manifest, documents, clauses, clause_vectors, sentence_vectors, offsets, faiss_index, folder)
+
+
+def _clause_from_json(row: dict[str, Any]) -> Clause:
+    return Clause(
+        doc_id=row["doc_id"],
+        clause_id=row["clause_id"],
+        section=tuple(row["section"]),
+        text=row["text"],
+        lang=row["lang"],
+        start=row["start"],
+        end=row["end"],
+        sentences=tuple(Span(s["start"], s["end"]) for s in row["sentences"]),
+    )

@@ -1,0 +1,137 @@
+"""Understanding a question before retrieval: language, scope, comparison, topic.
+
+Everything here is rules a reviewer can read: a small privacy glossary for query
+expansion (customers say "abroad", policies say "transferred internationally"; Chinese
+customers say 国外, the policy says 境外/跨境), the scope a question names (a brand, a year,
+a region), and cues of questions that are not about privacy at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.lexical import tokenize
+from app.normalize import is_cjk
+from app.records import DocumentMeta
+
+# Each group: words that mean the same thing for our purposes. A question token from a
+# group adds the group's other tokens to the BM25 query.
+_GLOSSARY = [
+    "国外 境外 海外 出境 跨境 国际",
+    "传到 传输 转移 传送 发送",
+    "删除 删掉 注销 清除",
+    "保留 保存 存储 多久 期限",
+    "卖 出售 销售 售卖",
+    "未成年 未成年人 儿童 孩子 小孩 14",
+    "联系 客服 联络 电话 邮件",
+    "撤回 取消 拒绝",
+    "复制 副本 拷贝",
+    "更正 修改 更新",
+    "位置 定位",
+    "cookie cookies",
+    "sell sale sold selling",
+    "delete deletion erase erasure remove",
+    "child children kid kids minor minors",
+    "keep retain retention",
+    "abroad overseas international internationally transfer transferred countries country",
+    "contact reach phone email e-mail",
+    "unsubscribe opt-out opt marketing",
+    "correct correction update fix",
+    "copy portability",
+    "track tracking",
+    "camera cctv surveillance video",
+    "complain complaint",
+    "breach incident hacked leak leaked",
+    "card credit",
+]
+_EXPANSION: dict[str, set[str]] = {}
+for _group in _GLOSSARY:
+    _toks = {t for w in _group.split() for t in tokenize(w)}
+    for _t in _toks:
+        _EXPANSION.setdefault(_t, set()).update(_toks)
+
+_YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
+_COMPARE = re.compile(
+    r"\b(differ|difference|different|compare|compared|comparison|versus|vs\.?|changed?|between)\b|区别|不同|对比|相比|比较",
+    re.IGNORECASE,
+)
+_OLD = re.compile(r"\b(old|older|previous|earlier|archived|former|superseded)\b|旧版|以前", re.IGNORECASE)
+# Questions about shopping, not about personal data. They abstain unless they also
+# carry a privacy cue ("do you keep my card number?").
+_OFF_TOPIC = re.compile(
+    r"\b(price|prices|cost|costs|how much|cheap|expensive|discount|sale price|open|opening|hours|closing|"
+    r"return policy|returns?|refunds?|exchange|warranty|guarantee|repair cost|size|sizing|resize|in stock|"
+    r"available|availability|shipping cost|delivery time|gift wrap|engrav\w*|boutique near|store near|"
+    r"paypal|apple pay|google pay|bitcoin|crypto|installments?|layaway|financing)\b"
+    r"|价格|多少钱|营业时间|几点|退货|退款|换货|保修|尺寸|库存|优惠|折扣",
+    re.IGNORECASE,
+)
+_PRIVACY = re.compile(
+    r"\b(data|information|info|personal|privacy|private|cookies?|track\w*|consent|delete|erase|account|"
+    r"e-?mail|phone number|share|sharing|sell|sold|marketing|newsletter|opt|rights?|retain|keep|store|stored|"
+    r"transfer\w*|children|child|minor|security|secure|breach|cctv|camera|location|recorded|recording|"
+    r"card number|card details|profil\w*|gdpr|ccpa|pipl)\b"
+    r"|个人信息|信息|数据|隐私|删除|同意|账户|账号|共享|传输|境外|国外|儿童|未成年|安全|定位|位置",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What retrieval and composition need to know about one question."""
+
+    text: str
+    lang: str
+    tokens: list[str]
+    doc_ids: frozenset[str] | None  # documents the question names; None: any current one
+    compare: bool
+    off_topic: bool
+
+
+def expand(tokens: list[str]) -> list[str]:
+    """The question's tokens plus their glossary equivalents (each added once)."""
+    out = list(tokens)
+    seen = set(tokens)
+    for t in tokens:
+        for extra in sorted(_EXPANSION.get(t, ())):
+            if extra not in seen:
+                seen.add(extra)
+                out.append(extra)
+    return out
+
+
+def plan(question: str, documents: dict[str, DocumentMeta], explicit_doc: bool) -> QueryPlan:
+    """Analyse a question against the metadata of the indexed documents."""
+    lang = "zh" if is_cjk(question) else "en"
+    tokens = tokenize(question)
+    doc_ids = None if explicit_doc else _named_documents(question, documents)
+    compare = bool(_COMPARE.search(question)) and (doc_ids is None or len(doc_ids) != 1)
+    off_topic = bool(_OFF_TOPIC.search(question)) and not _PRIVACY.search(question)
+    return QueryPlan(question, lang, expand(tokens), doc_ids, compare, off_topic)
+
+
+def _named_documents(question: str, documents: dict[str, DocumentMeta]) -> frozenset[str] | None:
+    """Documents a question points at by brand, year or region; None when it names none."""
+    lowered = question.lower()
+    current = {d for d, m in documents.items() if m.is_current}
+    brands = {m.brand.lower() for m in documents.values() if m.brand}
+    named_brands = {b for b in brands if b in lowered or (b == "cartier" and "卡地亚" in question)}
+    years = {m.group(0) for m in _YEAR.finditer(question)}
+    selected: set[str] = set()
+    if years:
+        selected |= {d for d, m in documents.items() if any(y in m.effective_date or y in d for y in years)}
+    if _OLD.search(question):
+        selected |= {d for d, m in documents.items() if not m.is_current}
+    if named_brands:
+        by_brand = {d for d, m in documents.items() if m.brand.lower() in named_brands}
+        if selected:
+            # "Cartier's 2010 policy" names the year; "Cartier vs Harry Winston in 2015" adds the brand
+            selected |= {d for d in by_brand & current if documents[d].brand.lower() not in
+                         {documents[s].brand.lower() for s in selected}}
+        else:
+            selected = by_brand & current
+    if re.search(r"china|chinese|mainland|pipl|中国|大陆", question, re.IGNORECASE):
+        china = {d for d, m in documents.items() if "china" in m.region.lower()}
+        selected = (selected | china) if (years or named_brands - {"cartier"}) else (china or selected)
+    return frozenset(selected) if selected else None

@@ -1,0 +1,181 @@
+"""Normalised document → clauses that keep their section, with addressable sentences.
+
+A clause follows the document's own structure: a paragraph, a "Label: text" item, a
+bullet (or a run of short bullets with the line that introduces them), an address
+block. Headings become the section path. Over-long clauses split at sentence
+boundaries; each part keeps the section path. Identical clauses within a document
+are kept once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from app.normalize import Block, BlockKind, Normalized, is_cjk
+from app.records import Clause, Span
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "e.g i.e inc ltd co corp no nos mr mrs ms dr st vs etc u.s u.s.a s.a s. a a sa jr sr fig art sec".split()
+)
+_EN_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_ZH_END = re.compile(r"[。！？!?][”’」』)]*")
+_SLUG = re.compile(r"[^\w]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SplitterConfig:
+    """Chunking parameters; recorded in the index manifest."""
+
+    max_chars: int = 1200
+    short_line_chars: int = 60  # shorter paragraph lines (address blocks) are merged
+    long_bullet_chars: int = 200  # longer bullets stand as clauses of their own
+
+    def __post_init__(self) -> None:
+        if self.max_chars < 200:
+            raise ValueError(f"max_chars must be at least 200, got {self.max_chars}")
+        if self.short_line_chars <= 0 or self.long_bullet_chars <= 0:
+            raise ValueError("short_line_chars and long_bullet_chars must be positive")
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Span]:
+    """Sentence spans of one line of text, as offsets shifted by ``offset``."""
+    ends = [m.end() for m in _ZH_END.finditer(text)] if is_cjk(text) else _english_ends(text)
+    spans: list[Span] = []
+    start = 0
+    for end in [*ends, len(text)]:
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece) - len(piece.rstrip())
+        if piece.strip():
+            spans.append(Span(offset + start + lead, offset + end - trail))
+        start = end
+    return spans
+
+
+def _english_ends(text: str) -> list[int]:
+    ends = []
+    for m in _EN_END.finditer(text):
+        word = text[: m.start()].rsplit(None, 1)[-1] if text[: m.start()].strip() else ""
+        if text[m.start()] == "." and (word.lower().strip("(\"'") in _ABBREVIATIONS or len(word) == 1):
+            continue
+        ends.append(m.end())
+    return ends
+
+
+def slug(section: tuple[str, ...]) -> str:
+    """A readable, stable id fragment for a section path."""
+    last = section[-1] if section else "preamble"
+    return _SLUG.sub("-", last.lower()).strip("-")[:48] or "section"
+
+
+@dataclass
+class _Draft:
+    section: tuple[str, ...]
+    blocks: list[Block]
+    kind: str  # "list", "short", "single"
+
+
+def split_document(doc_id: str, norm: Normalized, config: SplitterConfig | None = None) -> list[Clause]:
+    """Split one normalised document into clauses with stable ids."""
+    config = config or SplitterConfig()
+    text = norm.text
+    clauses: list[Clause] = []
+    seen: set[str] = set()
+    ordinals: dict[str, int] = {}
+    for draft in _drafts(norm, config, seen):
+        for start, end, spans in _fit(text, draft.blocks, config.max_chars):
+            key = slug(draft.section)
+            ordinals[key] = ordinals.get(key, 0) + 1
+            body = text[start:end]
+            clauses.append(
+                Clause(
+                    doc_id=doc_id,
+                    clause_id=f"{doc_id}:{key}:{ordinals[key]}",
+                    section=draft.section,
+                    text=body,
+                    lang="zh" if is_cjk(body) else "en",
+                    start=start,
+                    end=end,
+                    sentences=tuple(spans),
+                )
+            )
+    return clauses
+
+
+def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterator[_Draft]:
+    """Group blocks into draft clauses, tracking the section path."""
+    text = norm.text
+    stack: list[tuple[int, str]] = []
+    pending: _Draft | None = None
+    lang = ""
+    heading_has_body = True
+    for i, block in enumerate(norm.blocks):
+        body = block.text(text)
+        block_lang = "zh" if is_cjk(body) else "en"
+        if lang and block_lang != lang:  # the China file: a second language version begins
+            stack = []
+        lang = block_lang
+        if block.kind is BlockKind.HEADING:
+            if pending:
+                yield pending
+                pending = None
+            if i == 0 and block.level == 1:  # the document's own title is not a section
+                continue
+            if not heading_has_body and stack and block.level <= stack[-1][0]:
+                # a heading with nothing under it (not even a sub-heading) is kept as text
+                yield _Draft(tuple(t for _, t in stack), [_previous_heading(norm, i)], "single")
+            stack = [(lvl, t) for lvl, t in stack if lvl < block.level] + [(block.level, body)]
+            heading_has_body = False
+            continue
+        heading_has_body = True
+        section = tuple(t for _, t in stack)
+        if body in seen:  # a repeated bullet or paragraph is indexed once
+            if pending:
+                yield pending
+                pending = None
+            continue
+        seen.add(body)
+        if block.label:
+            if pending:
+                yield pending
+                pending = None
+            yield _Draft((*section, block.label), [block], "single")
+            continue
+        is_short_bullet = block.kind is BlockKind.BULLET and len(body) < config.long_bullet_chars
+        is_short_line = block.kind is BlockKind.PARAGRAPH and len(body) < config.short_line_chars
+        kind = "list" if is_short_bullet else "short" if is_short_line else "single"
+        if pending and pending.section == section and kind != "single" and pending.kind in (kind, "lead"):
+            pending.blocks.append(block)
+            pending.kind = kind
+            continue
+        if pending:
+            yield pending
+            pending = None
+        if kind == "single" and body.rstrip().endswith((":", "：")):
+            pending = _Draft(section, [block], "lead")  # introduces the list that follows
+        elif kind == "single":
+            yield _Draft(section, [block], "single")
+        else:
+            pending = _Draft(section, [block], kind)
+    if pending:
+        yield pending
+
+
+def _previous_heading(norm: Normalized, i: int) -> Block:
+    return next(b for b in reversed(norm.blocks[:i]) if b.kind is BlockKind.HEADING)
+
+
+def _fit(text: str, blocks: list[Block], max_chars: int) -> Iterable[tuple[int, int, list[Span]]]:
+    """Cut a draft into parts of at most ``max_chars`` at sentence boundaries."""
+    spans = [s for b in blocks for s in split_sentences(b.text(text), b.start)]
+    part: list[Span] = []
+    for span in spans:
+        if part and span.end - part[0].start > max_chars:
+            yield part[0].start, part[-1].end, part
+            part = []
+        part.append(span)
+    if part:
+        yield part[0].start, part[-1].end, part
