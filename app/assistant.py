@@ -17,8 +17,8 @@ from app.answer import Answer, Evidence, Retrieved, abstention_text, compose
 from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import ClauseIndex, index_version, load_index, manifest_of
-from app.lexical import EN_STOP, tokenize
-from app.query import QueryPlan, plan
+from app.lexical import tokenize
+from app.query import QueryPlan, default_documents, has_synonyms, plan
 from app.records import Clause
 from app.retrieve import Filters, Hit, HybridRetriever
 from app.splitter import SplitterConfig
@@ -28,7 +28,13 @@ log = logging.getLogger(__name__)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d|\+1 800 [A-Z]{4,}(?: \([^)]*\))?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]{3,})\b")
+# A name: capitalised inside the question ("PayPal", "AWS", "Hotjar"), not its first word.
+_NAME = re.compile(r"(?<=[\w,;:?!)] )([A-Z][\w-]*[A-Za-z])")
+# Chatty words customers use that no policy contains; their absence proves nothing.
+_CASUAL = frozenset(tokenize(
+    "stuff thing things guys like actually basically really gonna wanna yeah okay ok lol btw asap anyway "
+    "tell know want wonder wondering curious quick question somebody someone something sure exactly"
+))
 _SELF_NAME = re.compile(r"\b(?:I'm|I am|my name is|this is|regards|thanks)\s*,?\s*[A-Z][a-z]+")
 
 
@@ -48,7 +54,7 @@ class AssistantConfig:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
 
     def threshold(self, lang: str) -> float:
-        return (self.abstain_below or {"en": 0.42, "zh": 0.40})[lang]
+        return (self.abstain_below or {"en": 0.22, "zh": 0.295})[lang]
 
 
 class _State:
@@ -62,6 +68,9 @@ class _State:
             set(tokenize(c.text[s.start - c.start : s.end - c.start])) for c in index.clauses for s in c.sentences
         ]
         self.contacts = _contacts(index)
+        # Symmetric-delete neighbourhood of the vocabulary: a word one typo away from a
+        # policy word shares a one-deletion variant with it (cheap fuzzy lookup).
+        self.near_vocab = {v for word in self.retriever.lexical.vocab for v in _deletions(word)}
         self.version = ""
 
 
@@ -146,9 +155,16 @@ class Assistant:
             evidence = self._compare(state, query, vector, parsed, docs)
         else:
             evidence = self._select(state, query, vector, hits[: self.config.evidence_clauses])
-        abstain = query.off_topic or not evidence or self._unknown_entity(text, state)
-        if evidence and evidence[0].score < self.config.threshold(query.lang):
-            abstain = True
+        confidence = self._confidence(state, query, evidence[0]) if evidence else 0.0
+        unknown = self._unknown_entity(text, state)
+        reason = (
+            "off-topic" if query.off_topic
+            else f"unknown term {unknown!r}" if unknown
+            else "no evidence" if not evidence
+            else "weak evidence" if confidence < self.config.threshold(query.lang)
+            else ""
+        )  # fmt: skip
+        abstain = bool(reason)
         retrieved = tuple(
             Retrieved(h.clause.doc_id, h.clause.clause_id, h.clause.section_title, h.clause.text, round(h.score, 4))
             for h in hits
@@ -168,7 +184,10 @@ class Assistant:
             latency_ms=(time.perf_counter() - started) * 1000,
             lang=query.lang,
             contact=contact,
-            extras={"confidence": round(evidence[0].score, 4) if evidence else 0.0},
+            extras={
+                "confidence": round(confidence, 4),
+                **({"abstain_reason": reason} if reason else {}),
+            },
         )
 
     def _candidate_docs(self, query: QueryPlan, filters: Filters, state: _State) -> set[str] | None:
@@ -177,7 +196,7 @@ class Assistant:
             return None  # the filter already decides
         if query.doc_ids:
             return set(query.doc_ids)
-        return {d for d, m in state.metas.items() if m.is_current}
+        return default_documents(state.metas, query.lang)
 
     def _select(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
         """The sentences that answer: the best one, and close seconds that add to it."""
@@ -185,12 +204,14 @@ class Assistant:
         if not scored:
             return []
         scored.sort(key=lambda e: -e.score)
+        substantive = [e for e in scored if _substantive(e.text, query.lang)]
+        scored = substantive or scored
         lead = scored[0]
         chosen = [lead]
         for ev in scored[1:]:
             if len(chosen) >= self.config.max_citations or ev.score < self.config.support_ratio * lead.score:
                 break
-            if any(ev.text == c.text for c in chosen) or len(ev.text) < (8 if query.lang == "zh" else 25):
+            if any(ev.text == c.text for c in chosen):
                 continue
             chosen.append(ev)
         return chosen
@@ -224,18 +245,29 @@ class Assistant:
                 out.append(Evidence(hit.clause, span.start, span.end, score))
         return out
 
-    def _unknown_entity(self, text: str, state: _State) -> bool:
-        """A name the question asks about that no policy mentions ("PayPal", "Salesforce")."""
+    def _confidence(self, state: _State, query: QueryPlan, lead: Evidence) -> float:
+        """How well the lead sentence answers: its score, and how much of the question's
+        own wording (IDF-weighted) it carries. Calibrated with `eval --calibrate`."""
+        row = state.index.by_id[lead.clause.clause_id]
+        rows = state.index.sentence_rows(row)
+        j = next(k for k, s in enumerate(lead.clause.sentences) if s.start == lead.start)
+        carried = state.retriever.lexical.coverage(query.terms, state.sentence_tokens[rows.start + j])
+        return 0.5 * lead.score + 0.5 * carried
+
+    def _unknown_entity(self, text: str, state: _State) -> str:
+        """A thing the question asks about that no policy mentions ("PayPal", "AWS", "bug
+        bounty"): a word absent from every document that is not a misspelling of one."""
         vocab = state.retriever.lexical.vocab
         cleaned = _SELF_NAME.sub(" ", text)
-        for word in _CAPITALISED.findall(cleaned):
-            token = word.lower()
-            if token in EN_STOP:
+        for word in _NAME.findall(cleaned):
+            token = (tokenize(word) or [""])[0]
+            if not token or token in vocab or token in _CASUAL or len(token) < 3 or has_synonyms(token):
                 continue
-            stems = tokenize(word)
-            if stems and all(s not in vocab for s in stems):
-                return True
-        return False
+            if _is_cjk_token(token) or not token.isalpha():
+                continue  # Chinese segmentation and numbers make poor evidence of absence
+            if not _deletions(token) & state.near_vocab:
+                return token
+        return ""
 
     def _contact(self, state: _State, query: QueryPlan, filters: Filters, hits: list[Hit]) -> str:
         """The client-relations channel of the policy the question concerns."""
@@ -261,6 +293,19 @@ class Assistant:
                 if found:
                     return found
         return ""
+
+
+def _deletions(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _is_cjk_token(token: str) -> bool:
+    return "\u3400" <= token[0] <= "\ufaff"
+
+
+def _substantive(sentence: str, lang: str) -> bool:
+    """Long enough to say something, or a contact line (an address, a number, an e-mail)."""
+    return len(sentence) >= (8 if lang == "zh" else 25) or bool(re.search(r"\d{3}|@", sentence))
 
 
 def _contacts(index: ClauseIndex) -> dict[tuple[str, str], str]:

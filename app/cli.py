@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one flat JSON dict of metrics")
     ev.add_argument("--baseline", action="append", default=[], help="also run a reference pipeline")
     ev.add_argument("--limit", type=int, help="score only the first N items of each set")
+    ev.add_argument("--calibrate", action="store_true", help="print the abstention thresholds that fit the set best")
     return parser
 
 

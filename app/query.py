@@ -68,7 +68,7 @@ _OFF_TOPIC = re.compile(
     re.IGNORECASE,
 )
 _PRIVACY = re.compile(
-    r"\b(data|information|info|personal|privacy|private|cookies?|track\w*|consent|delete|erase|account|"
+    r"\b(policy|notice|data|information|info|personal|privacy|private|cookies?|track\w*|consent|delete|erase|account|"
     r"e-?mail|phone number|share|sharing|sell|sold|marketing|newsletter|opt|rights?|retain|keep|store|stored|"
     r"transfer\w*|children|child|minor|security|secure|breach|cctv|camera|location|recorded|recording|"
     r"card number|card details|profil\w*|gdpr|ccpa|pipl)\b"
@@ -83,10 +83,16 @@ class QueryPlan:
 
     text: str
     lang: str
-    tokens: list[str]
+    tokens: list[str]  # for BM25: content tokens and their glossary equivalents
+    terms: list[str]  # the question's own content tokens
     doc_ids: frozenset[str] | None  # documents the question names; None: any current one
     compare: bool
     off_topic: bool
+
+
+def has_synonyms(token: str) -> bool:
+    """Whether the glossary knows the token (so it is a privacy word, whatever the corpus says)."""
+    return token in _EXPANSION
 
 
 def expand(tokens: list[str]) -> list[str]:
@@ -101,14 +107,42 @@ def expand(tokens: list[str]) -> list[str]:
     return out
 
 
+# Words that pick a document rather than say what is asked: they must not make a
+# sentence look relevant just because it names the brand ("Harry Winston knows that...").
+_SCOPE_WORDS = set(tokenize("policy policies privacy notice version year old new 隐私政策 政策 隐私 中国 china chinese"))
+
+
+def content_tokens(question: str, documents: dict[str, DocumentMeta]) -> list[str]:
+    """The question's tokens less brand names, years and the word "policy"."""
+    scope = set(_SCOPE_WORDS)
+    for meta in documents.values():
+        scope.update(tokenize(meta.brand))
+    scope.update(tokenize("卡地亚"))
+    return [t for t in tokenize(question) if t not in scope and not _YEAR.fullmatch(t)]
+
+
 def plan(question: str, documents: dict[str, DocumentMeta], explicit_doc: bool) -> QueryPlan:
     """Analyse a question against the metadata of the indexed documents."""
     lang = "zh" if is_cjk(question) else "en"
-    tokens = tokenize(question)
+    tokens = content_tokens(question, documents) or tokenize(question)
     doc_ids = None if explicit_doc else _named_documents(question, documents)
     compare = bool(_COMPARE.search(question)) and (doc_ids is None or len(doc_ids) != 1)
     off_topic = bool(_OFF_TOPIC.search(question)) and not _PRIVACY.search(question)
-    return QueryPlan(question, lang, expand(tokens), doc_ids, compare, off_topic)
+    return QueryPlan(question, lang, expand(tokens), tokens, doc_ids, compare, off_topic)
+
+
+def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]:
+    """Documents an unscoped question is answered from: the current versions, less the
+    regional ones (China) unless the question is in that region's language."""
+    out = set()
+    for doc_id, meta in documents.items():
+        if not meta.is_current:
+            continue
+        regional = "china" in meta.region.lower()
+        if regional and lang not in meta.languages[:1]:
+            continue
+        out.add(doc_id)
+    return out
 
 
 def _named_documents(question: str, documents: dict[str, DocumentMeta]) -> frozenset[str] | None:

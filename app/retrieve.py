@@ -89,27 +89,36 @@ class HybridRetriever:
         if len(rows) == 0:
             return []
         depth = min(max(self.depth, k), len(rows))
-        dense_rows, dense_scores = self._dense(query_vector, rows, depth)
+        dense_rows, _ = self._dense(query_vector, rows, depth)
+        sentence_best = self.best_sentence_scores(query_vector)
+        sent_rows = rows[np.argsort(-sentence_best[rows], kind="stable")[:depth]]
         bm25 = self.lexical.scores(query_tokens)
         lex_rows = rows[np.argsort(-bm25[rows], kind="stable")[:depth]]
         lex_rows = lex_rows[bm25[lex_rows] > 0]
+        rankings = (dense_rows, sent_rows, lex_rows)
         fused: dict[int, float] = {}
-        for ranking in (dense_rows, lex_rows):
+        for ranking in rankings:
             for rank, row in enumerate(ranking.tolist()):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        cosine = dict(zip(dense_rows.tolist(), dense_scores.tolist()))
-        best = 2.0 / (self.rrf_k + 1)
+        best = len(rankings) / (self.rrf_k + 1)
         order = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        clause_cos = self.index.clause_vectors[order] @ query_vector if order else np.zeros(0)
         return [
             Hit(
                 row=r,
                 clause=self.index.clauses[r],
                 score=fused[r] / best,
-                dense=cosine.get(r, float(self.index.clause_vectors[r] @ query_vector)),
+                dense=max(float(clause_cos[i]), float(sentence_best[r])),
                 lexical=float(bm25[r]),
             )
-            for r in order
+            for i, r in enumerate(order)
         ]
+
+    def best_sentence_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Per clause, the cosine of its sentence closest to the question: a long clause
+        that holds one answering sentence should not lose to a short vague one."""
+        scores = self.index.sentence_vectors @ query_vector
+        return np.maximum.reduceat(scores, self.index.sentence_offsets[:-1])
 
     def _dense(self, query_vector: np.ndarray, rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
         import faiss

@@ -56,15 +56,20 @@ def load_eval_set(path: Path) -> list[EvalItem]:
         if row["id"] in seen:
             raise InputError(f"{where}: duplicate id {row['id']!r}")
         seen.add(row["id"])
-        sources = row.get("sources") or []
+        for key in ("answerable", "needs_all"):
+            if key in row and not isinstance(row[key], bool):
+                raise InputError(f"{where}: field {key!r} must be true or false")
+        sources = row.get("sources", [])
+        if sources is None:
+            sources = []
         if not isinstance(sources, list) or not all(
             isinstance(s, dict) and isinstance(s.get("doc_id"), str) and isinstance(s.get("quote"), str) for s in sources
         ):
             raise InputError(f"{where}: field 'sources' must be a list of {{doc_id, quote}} objects")
-        filters = row.get("filters") or {}
+        filters = row.get("filters") if row.get("filters") is not None else {}
         if not isinstance(filters, dict):
             raise InputError(f"{where}: field 'filters' must be an object")
-        facts = row.get("answer_facts") or []
+        facts = row.get("answer_facts") if row.get("answer_facts") is not None else []
         if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
             raise InputError(f"{where}: field 'answer_facts' must be a list of strings")
         items.append(

@@ -150,7 +150,7 @@ def assistant_pipeline(assistant: Any) -> Pipeline:
 
 def run_cli(args: argparse.Namespace) -> int:
     """`privacy-assistant eval`: ensure the index, run the sets, print/write the report."""
-    from app.assistant import Assistant
+    from app.assistant import Assistant, AssistantConfig
     from app.embedding import SentenceTransformerEmbedder
     from app.evaluation.baselines import BASELINES, make_baseline
     from app.index import build_index
@@ -166,6 +166,8 @@ def run_cli(args: argparse.Namespace) -> int:
     summary = build_index(args.documents, args.index, embedder)
     if not summary.up_to_date:
         print(f"index built: {sum(summary.documents.values())} clauses in {summary.seconds:.1f} s", file=sys.stderr)
+    if args.calibrate:
+        return _calibrate(Assistant(embedder, args.index, AssistantConfig(abstain_below={"en": 0.0, "zh": 0.0})), sets)
     assistant = Assistant(embedder, args.index)
     assistant.warm_up()
     pipelines: dict[str, Pipeline] = {"assistant": assistant_pipeline(assistant)}
@@ -184,6 +186,16 @@ def run_cli(args: argparse.Namespace) -> int:
 
         write_report(args.out, all_results, flat, command=" ".join(["privacy-assistant", *sys.argv[1:]]))
         print(f"report written to {args.out}/report.md", file=sys.stderr)
+    return 0
+
+
+def _calibrate(assistant: Any, sets: dict[str, list[EvalItem]]) -> int:
+    from app.evaluation.calibrate import best_thresholds
+
+    for name, items in sets.items():
+        results = run(items, assistant_pipeline(assistant), desc=f"calibrate:{name}")
+        for lang, (threshold, accuracy) in best_thresholds(results).items():
+            print(f"{name}\t{lang}\tabstain_below={threshold:.4f}\tright={accuracy:.3f}")
     return 0
 
 
