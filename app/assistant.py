@@ -18,7 +18,7 @@ from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import ClauseIndex, index_version, load_index, manifest_of
 from app.lexical import tokenize
-from app.query import QueryPlan, default_documents, has_synonyms, plan
+from app.query import QueryPlan, default_documents, has_synonyms, plan, synonyms
 from app.records import Clause
 from app.retrieve import Filters, Hit, HybridRetriever
 from app.splitter import SplitterConfig
@@ -44,17 +44,23 @@ class AssistantConfig:
 
     top_k: int = 10  # clauses listed in `retrieved`
     evidence_clauses: int = 5  # clauses whose sentences may be cited
-    max_citations: int = 3
-    support_ratio: float = 0.85  # a supporting sentence scores at least this share of the lead
+    max_citations: int = 2
+    support_ratio: float = 0.8  # a supporting sentence scores at least this share of the lead
     dense_weight: dict[str, float] | None = None
     abstain_below: dict[str, float] | None = None  # lead sentence score under which we abstain
+    # Fusion weights of (clause dense, sentence dense, BM25) per question language: the
+    # English-only MiniLM says little about Chinese text, so BM25 leads there.
+    fusion: dict[str, tuple[float, float, float]] | None = None
     max_question_chars: int = 2000
 
     def weight(self, lang: str) -> float:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
 
+    def fusion_weights(self, lang: str) -> tuple[float, float, float]:
+        return (self.fusion or {"en": (1.0, 1.0, 1.0), "zh": (0.0, 0.0, 1.0)})[lang]
+
     def threshold(self, lang: str) -> float:
-        return (self.abstain_below or {"en": 0.22, "zh": 0.295})[lang]
+        return (self.abstain_below or {"en": 0.22, "zh": 0.053})[lang]
 
 
 class _State:
@@ -150,7 +156,8 @@ class Assistant:
         retriever = state.retriever
         docs = self._candidate_docs(query, parsed, state)
         allowed = retriever.mask(parsed, docs, lang=query.lang)
-        hits = retriever.search(vector, query.tokens, allowed, self.config.top_k)
+        weights = self.config.fusion_weights(query.lang)
+        hits = retriever.search(vector, query.tokens, allowed, self.config.top_k, weights)
         if query.compare and docs is not None and len(docs) > 1:
             evidence = self._compare(state, query, vector, parsed, docs)
         else:
@@ -196,6 +203,8 @@ class Assistant:
             return None  # the filter already decides
         if query.doc_ids:
             return set(query.doc_ids)
+        if filters:  # a brand, region or language filter chooses among the current policies
+            return {d for d, m in state.metas.items() if m.is_current}
         return default_documents(state.metas, query.lang)
 
     def _select(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
@@ -223,7 +232,9 @@ class Assistant:
         evidence = []
         for doc_id in sorted(docs, key=lambda d: state.metas[d].effective_date):
             allowed = state.retriever.mask(filters, {doc_id}, lang=query.lang)
-            hits = state.retriever.search(vector, query.tokens, allowed, self.config.evidence_clauses)
+            hits = state.retriever.search(
+                vector, query.tokens, allowed, self.config.evidence_clauses, self.config.fusion_weights(query.lang)
+            )
             scored = sorted(self._score_sentences(state, query, vector, hits), key=lambda e: -e.score)
             if scored:
                 evidence.append(scored[0])
@@ -239,7 +250,7 @@ class Assistant:
                 continue
             dense = state.index.sentence_vectors[rows.start : rows.stop] @ vector
             for j, span in enumerate(hit.clause.sentences):
-                lex = lexical.coverage(query.tokens, state.sentence_tokens[rows.start + j])
+                lex = lexical.coverage(query.terms, state.sentence_tokens[rows.start + j], synonyms)
                 score = w * float(dense[j]) + (1 - w) * lex
                 score = 0.8 * score + 0.2 * hit.score  # the clause's own rank counts too
                 out.append(Evidence(hit.clause, span.start, span.end, score))
@@ -251,7 +262,7 @@ class Assistant:
         row = state.index.by_id[lead.clause.clause_id]
         rows = state.index.sentence_rows(row)
         j = next(k for k, s in enumerate(lead.clause.sentences) if s.start == lead.start)
-        carried = state.retriever.lexical.coverage(query.terms, state.sentence_tokens[rows.start + j])
+        carried = state.retriever.lexical.coverage(query.terms, state.sentence_tokens[rows.start + j], synonyms)
         return 0.5 * lead.score + 0.5 * carried
 
     def _unknown_entity(self, text: str, state: _State) -> str:

@@ -115,10 +115,12 @@ def build_index(
     with _lock(index_dir):
         previous = _read_previous(index_dir)
         doc_hashes = {doc.doc_id: doc.sha256 for doc, _ in loaded}
+        meta_hashes = {doc.doc_id: _meta_hash(doc.meta) for doc, _ in loaded}
         settings = manifest_of(embedder.identity, splitter)
         same_settings = previous is not None and all(previous[0].get(k) == v for k, v in settings.items())
         old_hashes: dict[str, str] = previous[0]["documents"] if previous and same_settings else {}
-        if same_settings and old_hashes == doc_hashes and previous:
+        old_meta: dict[str, str] = previous[0].get("metadata", {}) if previous and same_settings else {}
+        if same_settings and old_hashes == doc_hashes and old_meta == meta_hashes and previous:
             return IngestSummary(
                 documents=previous[0]["clause_counts"],
                 embedded=0,
@@ -139,6 +141,7 @@ def build_index(
         manifest = {
             **settings,
             "documents": doc_hashes,
+            "metadata": meta_hashes,
             "clause_counts": counts,
             "clauses": n,
             "sentences": len(texts) - n,
@@ -151,11 +154,18 @@ def build_index(
             embedded=embedded,
             reused=len(texts) - embedded,
             removed=sorted(set(old_hashes) - set(doc_hashes)),
-            changed=sorted(d for d, h in doc_hashes.items() if old_hashes.get(d) != h),
+            changed=sorted(
+                d for d, h in doc_hashes.items() if old_hashes.get(d) != h or old_meta.get(d) != meta_hashes[d]
+            ),
             seconds=time.perf_counter() - started,
             up_to_date=False,
             path=str(index_dir / CURRENT),
         )
+
+
+def _meta_hash(meta: DocumentMeta) -> str:
+    """Catalogue edits (a title, superseded_by) must reach the index too."""
+    return hashlib.sha256(json.dumps(asdict(meta), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _text_key(text: str) -> str:
@@ -296,10 +306,16 @@ def _swap_current(index_dir: Path, build: Path) -> None:
 
 
 def _read_previous(index_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
-    """The current build's manifest and vector cache, or None when there is none usable."""
+    """The current build's manifest and vector cache, or None when there is none usable.
+
+    A damaged build (a file that no longer matches its hash) is not reused: the next
+    ingest rebuilds, which is how `ingest` repairs a corrupted index."""
     try:
         folder = current_build(index_dir)
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        for name, digest in manifest.get("files", {}).items():
+            if _file_sha256(folder / name) != digest:
+                raise ValueError(f"{name} does not match its hash")
         with np.load(folder / "vectors.npz") as data:
             rows = np.vstack([data["clauses"], data["sentences"]])
             cache = dict(zip(data["keys"].tolist(), rows))

@@ -6,7 +6,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -72,6 +72,7 @@ class LexicalIndex:
         n = len(corpus)
         self.idf = {tok: math.log(1 + (n - f + 0.5) / (f + 0.5)) for tok, f in df.items()}
         self.size = n
+        self.max_idf = max(self.idf.values(), default=1.0)
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every clause (zeros when no query token is in the corpus)."""
@@ -80,11 +81,22 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
-    def coverage(self, query_tokens: Sequence[str], text_tokens: Sequence[str]) -> float:
-        """Share of the question's IDF weight found in a text (0..1)."""
-        query = set(query_tokens)
-        if not query:
+    def coverage(
+        self,
+        query_terms: Sequence[str],
+        text_tokens: set[str],
+        equivalents: Callable[[str], set[str]] | None = None,
+    ) -> float:
+        """Share of the question's IDF weight found in a text (0..1); a term counts as
+        found when it or one of its ``equivalents`` is there."""
+        terms = set(query_terms)
+        if not terms:
             return 0.0
-        weight = {t: self.idf.get(t, max(self.idf.values(), default=1.0)) for t in query}
-        present = set(text_tokens)
-        return sum(w for t, w in weight.items() if t in present) / sum(weight.values())
+        unseen = self.max_idf
+        found = total = 0.0
+        for term in terms:
+            weight = self.idf.get(term, unseen)
+            total += weight
+            if term in text_tokens or (equivalents and not equivalents(term).isdisjoint(text_tokens)):
+                found += weight
+        return found / total

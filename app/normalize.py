@@ -117,13 +117,13 @@ def _looks_like_heading(
         return False
     if next_kind is BlockKind.HEADING:
         return next_level > 3  # "What is collected?" above "##### User-Provided Information"
-    return next_kind is BlockKind.BULLET or len(next_text) >= (30 if cjk else 60)
+    return next_kind is BlockKind.BULLET or len(next_text) >= (15 if cjk else 60)
 
 
 def label_of(text: str) -> str:
     """The label of a "Label: text" item ("Right of access", "Location data"), or ""."""
     m = _LABEL.match(text)
-    if not m or len(m.group("rest")) < 40:
+    if not m or len(m.group("rest")) < (20 if is_cjk(text) else 40):
         return ""
     label = m.group("label").strip()
     if re.search(r"\b(the following|as follows)\b", label, re.IGNORECASE):

@@ -68,7 +68,7 @@ _OFF_TOPIC = re.compile(
     re.IGNORECASE,
 )
 _PRIVACY = re.compile(
-    r"\b(policy|notice|data|information|info|personal|privacy|private|cookies?|track\w*|consent|delete|erase|account|"
+    r"\b(privacy policy|privacy notice|data|information|info|personal|privacy|private|cookies?|track\w*|consent|delete|erase|account|"
     r"e-?mail|phone number|share|sharing|sell|sold|marketing|newsletter|opt|rights?|retain|keep|store|stored|"
     r"transfer\w*|children|child|minor|security|secure|breach|cctv|camera|location|recorded|recording|"
     r"card number|card details|profil\w*|gdpr|ccpa|pipl)\b"
@@ -88,6 +88,11 @@ class QueryPlan:
     doc_ids: frozenset[str] | None  # documents the question names; None: any current one
     compare: bool
     off_topic: bool
+
+
+def synonyms(token: str) -> set[str]:
+    """The token and its glossary equivalents."""
+    return _EXPANSION.get(token, set()) | {token}
 
 
 def has_synonyms(token: str) -> bool:

@@ -83,8 +83,16 @@ class HybridRetriever:
             keep &= self._lang == lang  # a language the allowed text has: answer from it
         return keep
 
-    def search(self, query_vector: np.ndarray, query_tokens: list[str], allowed: np.ndarray, k: int) -> list[Hit]:
-        """Top ``k`` clauses among ``allowed`` rows, best first."""
+    def search(
+        self,
+        query_vector: np.ndarray,
+        query_tokens: list[str],
+        allowed: np.ndarray,
+        k: int,
+        weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    ) -> list[Hit]:
+        """Top ``k`` clauses among ``allowed`` rows, best first. ``weights`` scale the three
+        rankings (clause dense, sentence dense, BM25) in the fusion."""
         rows = np.flatnonzero(allowed)
         if len(rows) == 0:
             return []
@@ -97,10 +105,10 @@ class HybridRetriever:
         lex_rows = lex_rows[bm25[lex_rows] > 0]
         rankings = (dense_rows, sent_rows, lex_rows)
         fused: dict[int, float] = {}
-        for ranking in rankings:
+        for weight, ranking in zip(weights, rankings):
             for rank, row in enumerate(ranking.tolist()):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        best = len(rankings) / (self.rrf_k + 1)
+                fused[row] = fused.get(row, 0.0) + weight / (self.rrf_k + rank + 1)
+        best = sum(weights) / (self.rrf_k + 1)
         order = sorted(fused, key=lambda r: (-fused[r], r))[:k]
         clause_cos = self.index.clause_vectors[order] @ query_vector if order else np.zeros(0)
         return [

@@ -66,9 +66,11 @@ def _english_ends(text: str) -> list[int]:
 
 
 def slug(section: tuple[str, ...]) -> str:
-    """A readable, stable id fragment for a section path."""
-    last = section[-1] if section else "preamble"
-    return _SLUG.sub("-", last.lower()).strip("-")[:48] or "section"
+    """A readable, stable id fragment for a section path ("commitment-2/retaining-your...")."""
+    if not section:
+        return "preamble"
+    parts = [_SLUG.sub("-", title.lower()).strip("-")[:40] or "section" for title in section]
+    return "/".join(parts)
 
 
 @dataclass
@@ -110,14 +112,19 @@ def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterato
     text = norm.text
     stack: list[tuple[int, str]] = []
     pending: _Draft | None = None
+    langs = ["zh" if is_cjk(b.text(text)) else "en" for b in norm.blocks]
+    next_heading_lang = _next_heading_langs(norm.blocks, langs)
     lang = ""
     heading_has_body = True
     for i, block in enumerate(norm.blocks):
         body = block.text(text)
-        block_lang = "zh" if is_cjk(body) else "en"
-        if lang and block_lang != lang:  # the China file: a second language version begins
+        if lang and langs[i] != lang and next_heading_lang[i] == langs[i]:
+            # The China file: a second language version begins (not just a Latin address
+            # line inside a Chinese section). Its sections and repeats start afresh.
             stack = []
-        lang = block_lang
+            seen.clear()
+        if next_heading_lang[i] == langs[i] or not lang:
+            lang = langs[i]
         if block.kind is BlockKind.HEADING:
             if pending:
                 yield pending
@@ -162,6 +169,17 @@ def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterato
             pending = _Draft(section, [block], kind)
     if pending:
         yield pending
+
+
+def _next_heading_langs(blocks: tuple[Block, ...], langs: list[str]) -> list[str]:
+    """For each block, the language of the first heading at or after it."""
+    out = [""] * len(blocks)
+    current = ""
+    for i in range(len(blocks) - 1, -1, -1):
+        if blocks[i].kind is BlockKind.HEADING:
+            current = langs[i]
+        out[i] = current or langs[i]
+    return out
 
 
 def _previous_heading(norm: Normalized, i: int) -> Block:

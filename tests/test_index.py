@@ -370,12 +370,6 @@ def test_faiss_store_is_readable_and_matches(fake_build):
     assert store.d == 384
 
 
-@pytest.mark.xfail(
-    reason="index.build_index decides 'up to date' from the manifest's document hashes only; after "
-    "load_index reports a corrupted file and says to re-run `privacy-assistant ingest`, ingest answers "
-    "'index up to date' and leaves the damaged build in place",
-    strict=True,
-)
 def test_reingest_repairs_a_corrupted_index(fake_build):
     docs, index_dir, _ = fake_build
     store = current_build(index_dir) / "default__vector_store.json"
@@ -386,11 +380,6 @@ def test_reingest_repairs_a_corrupted_index(fake_build):
     load_index(index_dir)
 
 
-@pytest.mark.xfail(
-    reason="index.build_index returns up_to_date when no document file changed, ignoring catalogue.toml: "
-    "a metadata edit (title, superseded_by, ...) never reaches documents.jsonl of the index",
-    strict=True,
-)
 def test_catalogue_change_reaches_the_index(fake_build):
     docs, index_dir, _ = fake_build
     catalogue = docs / "catalogue.toml"

@@ -147,11 +147,6 @@ def test_clean_inline(line, expected):
         pytest.param(
             "访问和更正:除非适用的法律有所禁止或限制,您有权要求查看我们留存的关于您的任何个人信息",
             "访问和更正",
-            marks=pytest.mark.xfail(
-                reason="label_of requires len(rest) >= 40 characters for every script; a 37-character Chinese "
-                "body (a full clause) is rejected, so the label is lost",
-                strict=True,
-            ),
         ),
         ("Short: too short a rest.", ""),
         ("lowercase label: the rest of this sentence is long enough to count as a body of text.", ""),

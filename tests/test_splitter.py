@@ -175,36 +175,18 @@ def test_china_file_has_both_languages_and_lang_matches_text(split):
     assert all(c.lang == "en" for c in clauses[first_en:])
 
 
-@pytest.mark.xfail(
-    reason="splitter._drafts resets the section stack whenever the language of a block changes, so the "
-    "Latin-script address lines inside the Chinese '跨境传输' section start a new, empty section path "
-    "(clause 'cartier-china-privacy-policy-2023:preamble:2', section ())",
-    strict=True,
-)
 def test_china_overseas_receiver_address_keeps_its_chinese_section(split):
     _, clauses = split["cartier-china-privacy-policy-2023"]
     address = next(c for c in clauses if c.lang == "zh" and "50 chemin de la Chênaie" in c.text)
     assert address.section == ("跨境传输",)
 
 
-@pytest.mark.xfail(
-    reason="splitter._drafts drops any block whose text was already seen in the document; the English "
-    "'Cross-border transfers' section loses the receiver's address lines because the Chinese part has "
-    "the same Latin lines, so no English clause names 'Richemont International SA\\n50 chemin ...'",
-    strict=True,
-)
 def test_china_english_overseas_receiver_address_is_in_the_english_section(split):
     _, clauses = split["cartier-china-privacy-policy-2023"]
     english = [c for c in clauses if c.section == ("Cross-border transfers",)]
     assert any("50 chemin de la Chênaie" in c.text for c in english)
 
 
-@pytest.mark.xfail(
-    reason="normalize._looks_like_heading needs the next Chinese line to be >= 30 characters; the line after "
-    "'b.我们将如何使用您的个人信息' is 18, so the heading stays a paragraph and its clause lands in section "
-    "'a.我们收集何种信息' (the English twin 'b. How we will use your personal information' is a section)",
-    strict=True,
-)
 def test_china_chinese_section_b_is_a_section(split):
     _, clauses = split["cartier-china-privacy-policy-2023"]
     assert any(c.section and c.section[-1] == "b. How we will use your personal information" for c in clauses)
@@ -329,11 +311,6 @@ def test_same_named_sections_get_distinct_ids():
     assert len({c.clause_id for c in clauses}) == 2
 
 
-@pytest.mark.xfail(
-    reason="splitter.split_document numbers clauses per slug of the LAST section title only, so adding a "
-    "paragraph under 'Europe › Contact us' renumbers 'United States › Contact us' (d:contact-us:2 -> :3)",
-    strict=True,
-)
 def test_editing_one_section_does_not_renumber_a_same_named_section():
     before = _id_map("d", _TWO_CONTACTS)
     edited = _TWO_CONTACTS.replace(

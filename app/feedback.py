@@ -1,0 +1,179 @@
+"""Feedback on answers (thumbs up / down, a comment), kept in SQLite for review.
+
+What a user typed is redacted before it is written: the store never holds a card
+number, an e-mail address or a phone number, whatever the user pasted. The answer
+text comes from the policies and is kept as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.errors import InputError
+from app.redact import redact_text
+
+log = logging.getLogger(__name__)
+
+ENV_PATH = "PRIVACY_ASSISTANT_FEEDBACK_DB"
+DEFAULT_PATH = Path("feedback.sqlite3")
+VIEWS = ("customer", "agent")
+MAX_COMMENT_CHARS = 2000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    view TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    clause_ids TEXT NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    comment TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    view TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    clause_ids TEXT NOT NULL,
+    abstained INTEGER NOT NULL
+);
+"""
+
+COLUMNS = ("id", "created_at", "view", "question", "answer", "clause_ids", "rating", "comment")
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One stored piece of feedback (question and comment already redacted)."""
+
+    id: int
+    created_at: str
+    view: str
+    question: str
+    answer: str
+    clause_ids: tuple[str, ...]
+    rating: int
+    comment: str
+
+
+def default_path() -> Path:
+    """The database path: $PRIVACY_ASSISTANT_FEEDBACK_DB, else feedback.sqlite3."""
+    return Path(os.environ.get(ENV_PATH) or DEFAULT_PATH)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class FeedbackStore:
+    """Append-only SQLite store of feedback and of the (redacted) conversation log."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10)
+        if not self._ready:
+            with self._lock:
+                conn.executescript(_SCHEMA)
+                self._ready = True
+        return conn
+
+    def add(
+        self,
+        *,
+        view: str,
+        question: str,
+        answer: str,
+        clause_ids: Sequence[str],
+        rating: int,
+        comment: str = "",
+    ) -> FeedbackRow:
+        """Store one rating (+1 or -1). Question and comment are redacted first."""
+        if view not in VIEWS:
+            raise InputError(f"feedback view must be one of {', '.join(VIEWS)}, not {view!r}")
+        if rating not in (-1, 1):
+            raise InputError(f"feedback rating must be +1 or -1, not {rating!r}")
+        row = (_now(), view, redact_text(question), answer, json.dumps(list(clause_ids)), rating,
+               redact_text(comment.strip()[:MAX_COMMENT_CHARS]))
+        with closing(self._connect()) as conn, conn:
+            cur = conn.execute(
+                "INSERT INTO feedback (created_at, view, question, answer, clause_ids, rating, comment)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            new_id = int(cur.lastrowid or 0)
+        log.info("feedback %+d on %s answer to %r", rating, view, row[2])
+        return FeedbackRow(new_id, row[0], view, row[2], answer, tuple(clause_ids), rating, row[6])
+
+    def log_message(
+        self, *, view: str, question: str, answer: str, clause_ids: Sequence[str], abstained: bool
+    ) -> None:
+        """Keep a question and its answer for review; the question is redacted first."""
+        with closing(self._connect()) as conn, conn:
+            conn.execute(
+                "INSERT INTO messages (created_at, view, question, answer, clause_ids, abstained)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (_now(), view, redact_text(question), answer, json.dumps(list(clause_ids)), int(abstained)),
+            )
+
+    def rows(self) -> list[FeedbackRow]:
+        """All feedback, oldest first."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            cur = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
+            return [_row(r) for r in cur.fetchall()]
+
+    def messages(self) -> Iterator[dict[str, object]]:
+        """The conversation log, oldest first."""
+        if not self.path.exists():
+            return
+        with closing(self._connect()) as conn:
+            cur = conn.execute("SELECT created_at, view, question, answer, clause_ids, abstained FROM messages")
+            for created_at, view, question, answer, clause_ids, abstained in cur.fetchall():
+                yield {"created_at": created_at, "view": view, "question": question, "answer": answer,
+                       "clause_ids": json.loads(clause_ids), "abstained": bool(abstained)}
+
+    def export_csv(self, target: Path | None = None) -> str:
+        """All feedback as CSV (clause ids joined by spaces); written to `target` if given."""
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(COLUMNS)
+        for r in self.rows():
+            writer.writerow([r.id, r.created_at, r.view, r.question, r.answer, " ".join(r.clause_ids),
+                             r.rating, r.comment])
+        text = buf.getvalue()
+        if target is not None:
+            target.write_text(text, encoding="utf-8")
+        return text
+
+    def export_jsonl(self, target: Path | None = None) -> str:
+        """All feedback as JSON Lines; written to `target` if given."""
+        text = "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in self.rows())
+        if target is not None:
+            target.write_text(text, encoding="utf-8")
+        return text
+
+
+def _row(r: tuple[object, ...]) -> FeedbackRow:
+    id_, created_at, view, question, answer, clause_ids, rating, comment = r
+    return FeedbackRow(int(str(id_)), str(created_at), str(view), str(question), str(answer),
+                       tuple(json.loads(str(clause_ids))), int(str(rating)), str(comment))

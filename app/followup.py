@@ -1,0 +1,81 @@
+"""Follow-up questions in the customer chat: "and for China?" after "How long do you keep
+my data?" asks "How long do you keep my data? (China)".
+
+A pure function of the previous topic and the new message, so the chat's memory is one
+string per conversation and the rule can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.normalize import is_cjk
+
+# Words that name which policy a question is about: regions, brands. Years match separately.
+SCOPE_WORDS = frozenset({
+    "china", "chinese", "mainland", "us", "u.s.", "usa", "united states", "america", "american",
+    "california", "europe", "european", "eu", "uk", "global", "worldwide", "cartier", "harry winston",
+    "中国", "中国大陆", "大陆", "美国", "加州", "欧洲", "全球", "卡地亚", "海瑞温斯顿",
+})  # fmt: skip
+_LEAD = re.compile(
+    r"^(?:and\s+what\s+about|and\s+how\s+about|what\s+about|how\s+about|and|那么|那|和|还有)(?=\W|$|[\u3400-\u9fff])",
+    re.IGNORECASE,
+)
+_FILLER = frozenset({"for", "in", "the", "of", "at", "with", "policy", "policies", "version", "site", "customers", "呢",
+                     "的", "政策", "版本", "怎么样", "呢?"})
+_QUESTION_WORD = re.compile(
+    r"\b(?:why|how|what|when|who|where|which|can|could|do|does|did|is|are|will|would|should)\b|为什么|怎么|如何|什么|吗",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"^(?:19|20)\d{2}$")
+_EDGE_PUNCT = re.compile(r"^[\s,.;:!?，。；：！？、]+|[\s,.;:!?，。；：！？、]+$")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What to ask for a message, and the topic to remember for the next one."""
+
+    question: str
+    topic: str
+    rewritten: bool = False
+
+
+def _scope_only(words: str, scope_words: Iterable[str]) -> bool:
+    """True when `words` holds nothing but region/brand names, years and filler."""
+    rest = words.lower()
+    for name in sorted(scope_words, key=len, reverse=True):
+        if is_cjk(name) or len(name) == 1:
+            rest = rest.replace(name, " ")
+        else:
+            rest = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", rest)
+    leftover = [w for w in re.split(r"[\s,.;:!?，。；：！？、()（）]+", rest) if w]
+    return len(leftover) < len(words.split()) + (1 if is_cjk(words) else 0) and all(
+        w in _FILLER or _YEAR.match(w) for w in leftover
+    )
+
+
+def rewrite_followup(topic: str, message: str, scope_words: Iterable[str] = SCOPE_WORDS) -> FollowUp:
+    """Combine a short follow-up ("and for China?", "那美国呢?", "Harry Winston?") with the
+    topic of the previous question: "How long do you keep my data? (China)"."""
+    text = message.strip()
+    topic = topic.strip()
+    new = FollowUp(text, text)
+    if not topic or not text:
+        return new
+    short = len(text.split()) <= 6 if not is_cjk(text) else len(re.sub(r"\s", "", text)) <= 12
+    if not short:
+        return new
+    lead = _LEAD.match(text)
+    rest = _EDGE_PUNCT.sub("", text[lead.end():] if lead else text)
+    rest = re.sub(r"^(?:for|in|about|the)\s+", "", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"(?:的情况|怎么样|呢)+$", "", _EDGE_PUNCT.sub("", rest))
+    rest = _EDGE_PUNCT.sub("", rest)
+    if not rest or _QUESTION_WORD.search(rest):
+        return new
+    if not lead and not _scope_only(rest, scope_words):
+        return new
+    if is_cjk(topic):
+        return FollowUp(f"{topic}（{rest}）", topic, True)
+    return FollowUp(f"{topic} ({rest})", topic, True)

@@ -1,0 +1,569 @@
+"""The web app: a public customer chat and an agent console behind a login, on one server.
+
+`build_customer_app` and `build_agent_app` build the two Gradio Blocks (nothing is built
+or loaded at import); `build_server` mounts them on one FastAPI app — the customer chat
+at "/", the agent console at "/agent" behind Gradio's login form — and `launch`, called
+only by the CLI, serves it with uvicorn. Both views answer through `Assistant.ask`, the
+code path of `privacy-assistant ask`.
+
+Everything put into HTML is escaped (app.render): policy text and user text alike. What a
+user types is redacted (app.redact) before it is logged, stored or even echoed back.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.answer import Answer
+from app.errors import InputError
+from app.feedback import FeedbackStore
+from app.followup import rewrite_followup
+from app.records import Clause, DocumentMeta
+from app.redact import PLACEHOLDERS, redact
+from app.render import (
+    RETRIEVAL_HEADERS,
+    TEXT,
+    citation_label,
+    email_text,
+    esc,
+    language_of,
+    policy_choices,
+    render_agent_answer,
+    render_compare_panel,
+    render_customer_reply,
+    render_document,
+    render_sources,
+    render_user_message,
+    retrieval_rows,
+    title_of,
+)
+
+if TYPE_CHECKING:
+    import fastapi
+    import gradio as gr
+
+    from app.assistant import Assistant
+
+log = logging.getLogger(__name__)
+
+ENV_USER = "PRIVACY_ASSISTANT_AGENT_USER"
+ENV_PASSWORD = "PRIVACY_ASSISTANT_AGENT_PASSWORD"
+ENV_CONFIG = "PRIVACY_ASSISTANT_CONFIG"
+ENV_FEEDBACK_DB = "PRIVACY_ASSISTANT_FEEDBACK_DB"
+AGENT_PATH = "/agent"
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Where the agent login and the feedback database come from."""
+
+    credentials: Credentials | None
+    feedback_db: Path
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:
+    """Agent credentials and feedback path: the environment first, then the TOML file
+    named by $PRIVACY_ASSISTANT_CONFIG (``[agent] user/password``, ``[feedback] db``)."""
+    env = os.environ if environ is None else environ
+    table: dict[str, Any] = {}
+    if path := env.get(ENV_CONFIG):
+        try:
+            with open(path, "rb") as handle:
+                table = tomllib.load(handle)
+        except OSError as exc:
+            raise InputError(f"{ENV_CONFIG}={path}: cannot be read ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{ENV_CONFIG}={path}: invalid TOML ({exc})") from None
+    agent = table.get("agent", {})
+    user = env.get(ENV_USER) or str(agent.get("user", ""))
+    password = env.get(ENV_PASSWORD) or str(agent.get("password", ""))
+    db = env.get(ENV_FEEDBACK_DB) or str(table.get("feedback", {}).get("db", "")) or "feedback.sqlite3"
+    credentials = Credentials(user.strip(), password) if user.strip() and password else None
+    return WebConfig(credentials, Path(db))
+
+
+class LoginGuard:
+    """Gradio's `auth` callable: checks the configured credentials, and after
+    `max_failures` failed logins for a user name within `window_s` refuses that name
+    (even with the right password) until the window has passed."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        max_failures: int = 5,
+        window_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._credentials = credentials
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def locked(self, user: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            recent = [t for t in self._failures.get(user, []) if now - t < self.window_s]
+            self._failures[user] = recent
+            return len(recent) >= self.max_failures
+
+    def __call__(self, user: str, password: str) -> bool:
+        if self.locked(user):
+            log.warning("agent login refused: too many failed attempts for this user name")
+            return False
+        ok = hmac.compare_digest(user.encode(), self._credentials.user.encode()) & hmac.compare_digest(
+            password.encode(), self._credentials.password.encode()
+        )
+        if not ok:
+            with self._lock:
+                self._failures.setdefault(user, []).append(self._clock())
+            log.warning("agent login failed")
+        return bool(ok)
+
+
+# -- the apps ---------------------------------------------------------------------------------
+
+CSS = """
+.pa-reply p { margin: 0.25em 0; }
+.pa-warning { background: #fff4e5; border-left: 4px solid #f59e0b; padding: 6px 10px; color: #7c2d12; }
+.pa-asked { color: #6b7280; font-size: 0.9em; }
+.pa-contact { font-weight: 600; }
+.pa-sources-title { font-weight: 600; margin-top: 0.6em !important; }
+.pa-citation summary { cursor: pointer; color: #1d4ed8; }
+.pa-citation blockquote { margin: 4px 0 8px 0; padding: 4px 10px; border-left: 3px solid #cbd5e1; }
+mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.pa-agent-answer { font-size: 1.05em; line-height: 1.5; }
+.pa-agent-answer.pa-abstained { color: #92400e; }
+.pa-ref { text-decoration: none; font-weight: 600; }
+.pa-meta, .pa-ids { color: #6b7280; font-size: 0.8em; }
+.pa-source, .pa-compare { border: 1px solid #e5e7eb; border-radius: 8px; padding: 8px 12px; margin-bottom: 10px; }
+.pa-section { color: #374151; font-size: 0.9em; margin: 2px 0 6px 0; }
+.pa-clause { white-space: pre-wrap; line-height: 1.5; }
+.pa-badge { background: #fee2e2; color: #991b1b; border-radius: 4px; padding: 0 6px; font-size: 0.8em; }
+.pa-doc-head { margin-bottom: 6px; }
+.pa-doc { white-space: pre-wrap; max-height: 560px; overflow-y: auto; border: 1px solid #e5e7eb;
+          border-radius: 8px; padding: 10px 14px; line-height: 1.5; }
+.pa-target { background: #dbeafe; border-radius: 2px; }
+.pa-empty { color: #6b7280; font-style: italic; }
+"""
+
+# After "open in document" renders, bring the cited clause into view inside the panel.
+SCROLL_JS = """
+watch('value', () => {
+  const target = element.querySelector('.pa-target');
+  const box = element.querySelector('.pa-doc');
+  if (target && box) { box.scrollTop = target.offsetTop - box.offsetTop - 40; }
+});
+"""
+
+
+def _theme() -> Any:
+    import gradio as gr
+
+    # System fonts only: the default theme would fetch Google fonts at run time.
+    return gr.themes.Default(
+        font=[gr.themes.Font("system-ui"), "sans-serif"],
+        font_mono=[gr.themes.Font("ui-monospace"), "monospace"],
+    )
+
+
+@dataclass
+class _ChatState:
+    """One customer's conversation (kept in the browser session, never on disk)."""
+
+    history: list[dict[str, str]] = field(default_factory=list)
+    topic: str = ""
+    turns: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
+
+
+def _customer_api(assistant: Assistant, store: FeedbackStore) -> Callable[[str, str], dict[str, Any]]:
+    def ask(question: str, doc_id: str = "") -> dict[str, Any]:
+        """Answer a privacy question as the customer chat does (no scores, no clause ids)."""
+        red = redact(question)
+        metas = assistant.state().metas
+        if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
+            raise InputError(f"doc_id: unknown policy {doc_id!r}")
+        answer = assistant.ask(red.text, {"doc_id": doc_id} if doc_id else {})
+        store.log_message(view="customer", question=red.text, answer=answer.answer,
+                          clause_ids=[c.clause_id for c in answer.citations], abstained=answer.abstained)
+        return {
+            "answer": answer.answer,
+            "abstained": answer.abstained,
+            "lang": answer.lang,
+            "contact": answer.contact,
+            "redacted": list(red.kinds),
+            "citations": [
+                {"n": c.n, "policy": title_of(metas.get(c.doc_id), c.doc_id), "section": c.section,
+                 "effective_date": metas[c.doc_id].effective_date if c.doc_id in metas else "", "quote": c.quote}
+                for c in answer.citations
+            ],
+        }
+
+    return ask
+
+
+def build_customer_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
+    """The public self-serve chat."""
+    import gradio as gr
+
+    metas = assistant.state().metas
+    choices = [("Let the assistant choose", ""), *policy_choices(metas, include_superseded=False)]
+
+    def respond(message: str, doc_id: str, state: _ChatState) -> tuple[Any, ...]:
+        state = state if isinstance(state, _ChatState) else _ChatState()
+        red = redact(message or "")
+        lang = language_of(red.text)
+        shown = red.text.strip()
+        if shown:
+            state.history.append({"role": "user", "content": render_user_message(shown)})
+        reply, answer, asked = _customer_turn(assistant, store, state, red.text, doc_id, lang, red.had_card)
+        state.history.append({"role": "assistant", "content": reply})
+        if answer is not None:
+            state.turns[len(state.history) - 1] = (asked, answer.answer, tuple(c.clause_id for c in answer.citations))
+        return state.history, "", state
+
+    def like(data: gr.LikeData, state: _ChatState) -> None:
+        if not isinstance(state, _ChatState) or not isinstance(data.index, int) or data.index not in state.turns:
+            return
+        if data.liked not in (True, False):
+            return  # a like taken back
+        question, answer_text, clause_ids = state.turns[data.index]
+        store.add(view="customer", question=question, answer=answer_text, clause_ids=clause_ids,
+                  rating=1 if data.liked else -1)
+
+    # Gradio injects LikeData by the parameter's type; with postponed annotations and
+    # gradio imported here (not at module import) it needs the real class.
+    like.__annotations__["data"] = gr.LikeData
+
+    with gr.Blocks(title="Privacy questions · 隐私问题", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "## Questions about your privacy? · 隐私问题\n"
+            "Ask in English or Chinese. Answers quote our privacy policies. "
+            "Please don't share card numbers or other personal details here. · "
+            "请用中文或英文提问,回答均引自我们的隐私政策。请勿在此发送银行卡号等个人信息。"
+        )
+        state = gr.State(_ChatState())
+        with gr.Row():
+            policy = gr.Dropdown(choices=choices, value="", label="Site / region · 网站 / 地区", scale=1,
+                                 elem_id="pa-policy")
+        chat = gr.Chatbot(
+            label="Privacy assistant",
+            elem_id="pa-chat",
+            height=520,
+            latex_delimiters=[],
+            sanitize_html=True,
+            feedback_options=("Like", "Dislike"),
+            placeholder="Ask a question, e.g. “How long do you keep my data?” · 例如:“你们会保存我的数据多久?”",
+        )
+        with gr.Row():
+            box = gr.Textbox(show_label=False, placeholder="Type your question · 输入您的问题", scale=5,
+                             elem_id="pa-question", max_lines=4)
+            send = gr.Button("Send · 发送", variant="primary", scale=1, elem_id="pa-send")
+        gr.Examples(
+            examples=["How long do you keep my data?", "Do you sell my personal information?",
+                      "How can I delete my data?", "你们如何保护我的个人信息?"],
+            inputs=[box],
+            label="Examples · 示例",
+        )
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, policy, state], [chat, box, state], api_visibility="private",
+                    show_progress="minimal")
+        chat.like(like, [state], None, api_visibility="private")
+        gr.api(_customer_api(assistant, store), api_name="ask")
+    return demo
+
+
+def _customer_turn(
+    assistant: Assistant,
+    store: FeedbackStore,
+    state: _ChatState,
+    text: str,
+    doc_id: str,
+    lang: str,
+    had_card: bool,
+) -> tuple[str, Answer | None, str]:
+    """The reply HTML for one (redacted) customer message, the answer, and what was asked."""
+    metas = assistant.state().metas
+    t = TEXT[lang]
+    leftover = text
+    for placeholder in PLACEHOLDERS.values():
+        leftover = leftover.replace(placeholder, " ")
+    if not re.search(r"\w", leftover):
+        message = t["card_only"] if had_card else t["empty"]
+        return render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
+    follow = rewrite_followup(state.topic, text)
+    filters: dict[str, object] = {"doc_id": doc_id} if doc_id in metas else {}
+    try:
+        answer = assistant.ask(follow.question, filters)
+    except InputError as exc:
+        log.info("customer question refused: %s", exc)
+        message = t["too_long"] if "limit" in str(exc) else t["empty"]
+        return render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
+    except Exception:
+        log.exception("customer question failed: %r", follow.question)
+        return render_customer_reply(None, metas, lang, card_warning=had_card, message=t["error"]), None, ""
+    state.topic = follow.topic
+    log.info("customer asked %r (%s)", follow.question, "abstained" if answer.abstained else "answered")
+    store.log_message(view="customer", question=follow.question, answer=answer.answer,
+                      clause_ids=[c.clause_id for c in answer.citations], abstained=answer.abstained)
+    reply = render_customer_reply(answer, metas, lang, card_warning=had_card,
+                                  asked=follow.question if follow.rewritten else "")
+    return reply, answer, follow.question
+
+
+def _clause_lookup(assistant: Assistant) -> Callable[[str], Clause | None]:
+    index = assistant.state().index
+
+    def clause_of(clause_id: str) -> Clause | None:
+        row = index.by_id.get(clause_id)
+        return index.clauses[row] if row is not None else None
+
+    return clause_of
+
+
+def _preset(metas: Mapping[str, DocumentMeta], a: str, b: str) -> tuple[str, str] | None:
+    return (a, b) if a in metas and b in metas else None
+
+
+def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
+    """The agent console: policy selector, cited answers, sources, documents, versions, feedback."""
+    import gradio as gr
+
+    metas = assistant.state().metas
+    all_choices = [("Current policies (the assistant chooses)", ""), *policy_choices(metas, include_superseded=True)]
+    doc_choices = policy_choices(metas, include_superseded=True)
+    default_pair = (_preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024")
+                    or ((doc_choices[0][1], doc_choices[-1][1]) if doc_choices else ("", "")))
+
+    def ask(question: str, doc_id: str) -> tuple[Any, ...]:
+        red = redact(question or "")
+        filters: dict[str, object] = {"doc_id": doc_id} if doc_id else {}
+        try:
+            answer = assistant.ask(red.text, filters)
+        except InputError as exc:
+            msg = f'<div class="pa-agent-answer pa-abstained"><p>{esc(str(exc).capitalize())}.</p></div>'
+            return (msg, "", "", [], gr.update(choices=[], value=None), "", None, "")
+        log.info("agent asked %r (%s)", red.text, "abstained" if answer.abstained else "answered")
+        store.log_message(view="agent", question=red.text, answer=answer.answer,
+                          clause_ids=[c.clause_id for c in answer.citations], abstained=answer.abstained)
+        current = assistant.state().metas
+        clause_of = _clause_lookup(assistant)
+        opens = [(citation_label(c, current.get(c.doc_id)), c.n) for c in answer.citations]
+        notice = ""
+        if red.had_card:
+            notice = '<p class="pa-warning">A card number was removed from the question before it was asked.</p>'
+        return (
+            notice + render_agent_answer(answer),
+            render_sources(answer, current, clause_of),
+            email_text(answer, current),
+            retrieval_rows(answer, current),
+            gr.update(choices=opens, value=None),
+            "",
+            answer,
+            "",
+        )
+
+    def open_document(n: int | None, answer: Answer | None) -> str:
+        if answer is None or n is None:
+            return ""
+        c = next((c for c in answer.citations if c.n == n), None)
+        state = assistant.state()
+        clause = _clause_lookup(assistant)(c.clause_id) if c else None
+        if c is None or clause is None or c.doc_id not in state.index.documents:
+            return '<p class="pa-empty">This clause is no longer in the index.</p>'
+        return render_document(state.index.documents[c.doc_id].text, state.metas.get(c.doc_id), clause, c)
+
+    def rate(rating: int) -> Callable[[str, Answer | None], tuple[str, str]]:
+        def save(comment: str, answer: Answer | None) -> tuple[str, str]:
+            if answer is None:
+                return "Ask a question first, then rate its answer.", comment
+            row = store.add(view="agent", question=answer.question, answer=answer.answer,
+                            clause_ids=[c.clause_id for c in answer.citations], rating=rating, comment=comment or "")
+            word = "👍 helpful" if rating > 0 else "👎 not helpful"
+            return f"Thanks: feedback #{row.id} saved ({word}).", ""
+
+        return save
+
+    def export() -> tuple[str, list[list[object]]]:
+        target = Path(tempfile.mkdtemp(prefix="pa-feedback-")) / "feedback.csv"
+        store.export_csv(target)
+        return str(target), feedback_rows()
+
+    def feedback_rows() -> list[list[object]]:
+        rows = store.rows()[-100:]
+        return [[r.id, r.created_at, r.view, "+1" if r.rating > 0 else "-1", r.question, r.comment]
+                for r in reversed(rows)]
+
+    def compare(doc_a: str, doc_b: str, topic: str) -> tuple[str, str]:
+        current = assistant.state().metas
+        clause_of = _clause_lookup(assistant)
+        panels = []
+        for doc_id in (doc_a, doc_b):
+            if doc_id not in current:
+                panels.append('<p class="pa-empty">Choose a document.</p>')
+                continue
+            try:
+                answer = assistant.ask(redact(topic or "").text, {"doc_id": doc_id})
+            except InputError as exc:
+                panels.append(f'<p class="pa-empty">{esc(str(exc).capitalize())}.</p>')
+                continue
+            panels.append(render_compare_panel(current.get(doc_id), doc_id, answer, clause_of))
+        return panels[0], panels[1]
+
+    with gr.Blocks(title="Privacy assistant · agent console", analytics_enabled=False) as demo:
+        last = gr.State(None)
+        with gr.Row():
+            gr.Markdown("## Privacy assistant · agent console")
+            gr.Button("Log out", link=f"{AGENT_PATH}/logout", size="sm", scale=0, elem_id="pa-logout")
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        policy = gr.Dropdown(choices=all_choices, value="", label="Policy (brand · region · version)",
+                                             elem_id="pa-agent-policy")
+                        question = gr.Textbox(label="Question", lines=2, elem_id="pa-agent-question",
+                                              placeholder="e.g. How long does Cartier keep customer data?")
+                        go = gr.Button("Answer", variant="primary", elem_id="pa-agent-ask")
+                        gr.Markdown("#### Answer")
+                        answer_html = gr.HTML(elem_id="pa-agent-answer")
+                        with gr.Group():
+                            with gr.Row():
+                                up = gr.Button("👍 Helpful", size="sm", elem_id="pa-up")
+                                down = gr.Button("👎 Not helpful", size="sm", elem_id="pa-down")
+                            comment = gr.Textbox(label="Comment (optional)", lines=1, elem_id="pa-comment")
+                        feedback_status = gr.Markdown(elem_id="pa-feedback-status")
+                        with gr.Accordion("Copy for e-mail", open=False, elem_id="pa-email-acc"):
+                            email = gr.Textbox(show_label=False, lines=8, buttons=["copy"], elem_id="pa-email")
+                    with gr.Column(scale=4):
+                        gr.Markdown("#### Sources")
+                        sources = gr.HTML(elem_id="pa-sources")
+                        opener = gr.Radio(label="Open in document", choices=[], elem_id="pa-open")
+                        document = gr.HTML(elem_id="pa-document", js_on_load=SCROLL_JS)
+                with gr.Accordion("Retrieval details (top clauses and scores)", open=False, elem_id="pa-details"):
+                    details = gr.Dataframe(headers=RETRIEVAL_HEADERS, interactive=False, wrap=True,
+                                           column_widths=["6%", "8%", "26%", "36%", "24%"],
+                                           elem_id="pa-retrieval")
+            with gr.Tab("Compare versions", id="compare"):
+                gr.Markdown("The clause of each document that best matches a topic, side by side.")
+                with gr.Row():
+                    doc_a = gr.Dropdown(choices=doc_choices, value=default_pair[0], label="Left", elem_id="pa-cmp-a")
+                    doc_b = gr.Dropdown(choices=doc_choices, value=default_pair[1], label="Right", elem_id="pa-cmp-b")
+                with gr.Row():
+                    topic = gr.Textbox(label="Topic or section", value="How long is personal information kept?",
+                                       scale=4, elem_id="pa-cmp-topic")
+                    cmp_go = gr.Button("Compare", variant="primary", scale=1, elem_id="pa-cmp-go")
+                with gr.Row():
+                    presets = [
+                        ("2010 vs 2024",
+                         _preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024")),
+                        ("Cartier vs Harry Winston",
+                         _preset(metas, "cartier-privacy-policy-2024", "harry-winston-privacy-policy-2015")),
+                    ]
+                    for label, pair in presets:
+                        if pair:
+                            b = gr.Button(label, size="sm")
+                            b.click(lambda p=pair: p, None, [doc_a, doc_b], api_visibility="private")
+                with gr.Row(equal_height=False):
+                    left = gr.HTML(elem_id="pa-cmp-left")
+                    right = gr.HTML(elem_id="pa-cmp-right")
+            with gr.Tab("Feedback", id="feedback") as feedback_tab:
+                gr.Markdown("Ratings and comments from both views (questions and comments are stored redacted).")
+                with gr.Row():
+                    refresh_btn = gr.Button("Refresh", size="sm", scale=0, elem_id="pa-refresh")
+                    export_btn = gr.Button("Export feedback (CSV)", size="sm", scale=0, elem_id="pa-export")
+                export_file = gr.File(label="feedback.csv", interactive=False, elem_id="pa-export-file")
+                review = gr.Dataframe(headers=["id", "time (UTC)", "view", "rating", "question", "comment"],
+                                      interactive=False, wrap=True, elem_id="pa-feedback-table",
+                                      column_widths=["6%", "16%", "9%", "7%", "37%", "25%"])
+
+        outputs = [answer_html, sources, email, details, opener, document, last, feedback_status]
+        for trigger in (question.submit, go.click):
+            trigger(ask, [question, policy], outputs, api_visibility="private")
+        opener.change(open_document, [opener, last], [document], api_visibility="private")
+        up.click(rate(1), [comment, last], [feedback_status, comment], api_visibility="private")
+        down.click(rate(-1), [comment, last], [feedback_status, comment], api_visibility="private")
+        export_btn.click(export, None, [export_file, review], api_visibility="private")
+        refresh_btn.click(feedback_rows, None, [review], api_visibility="private")
+        feedback_tab.select(feedback_rows, None, [review], api_visibility="private")
+        for trigger in (topic.submit, cmp_go.click):
+            trigger(compare, [doc_a, doc_b, topic], [left, right], api_visibility="private")
+
+        def api_ask(question: str, doc_id: str = "") -> dict[str, Any]:
+            """The contract's full answer JSON (scores, clause ids, retrieved clauses)."""
+            red = redact(question)
+            return assistant.ask(red.text, {"doc_id": doc_id} if doc_id else {}).to_json()
+
+        gr.api(api_ask, api_name="ask")
+    return demo
+
+
+def _disabled_page() -> str:
+    return (
+        "<!doctype html><meta charset=utf-8><title>Agent console disabled</title>"
+        "<p>The agent console is disabled: no credentials are configured. Set "
+        f"<code>{ENV_USER}</code> and <code>{ENV_PASSWORD}</code>, or <code>[agent] user/password</code> "
+        f"in the TOML file named by <code>{ENV_CONFIG}</code>, and restart.</p>"
+    )
+
+
+def build_server(assistant: Assistant, config: WebConfig | None = None) -> fastapi.FastAPI:
+    """One FastAPI app: the customer chat at "/" and, when credentials are configured,
+    the agent console at "/agent" behind a login."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import fastapi
+    import gradio as gr
+    from fastapi.responses import HTMLResponse
+
+    config = config or load_config()
+    store = FeedbackStore(config.feedback_db)
+    app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
+    # The agent console is mounted first: a mount at "/" would swallow "/agent".
+    if config.credentials is not None:
+        agent = build_agent_app(assistant, store)
+        gr.mount_gradio_app(app, agent, path=AGENT_PATH, auth=LoginGuard(config.credentials),
+                            auth_message="Agent console: sign in with your agent credentials.", **common)
+    else:
+        log.warning("agent console disabled: set %s and %s (or %s) to enable it", ENV_USER, ENV_PASSWORD, ENV_CONFIG)
+
+        @app.get(AGENT_PATH, response_class=HTMLResponse)
+        @app.get(AGENT_PATH + "/", response_class=HTMLResponse)
+        def agent_disabled() -> str:
+            return _disabled_page()
+
+    gr.mount_gradio_app(app, build_customer_app(assistant, store), path="/", **common)
+    return app
+
+
+def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Serve both views until interrupted (called by `privacy-assistant serve`)."""
+    import sys
+
+    import uvicorn
+
+    config = load_config()
+    app = build_server(assistant, config)
+    agent = f"http://{host}:{port}{AGENT_PATH}/" if config.credentials else "disabled (no credentials configured)"
+    print(f"customer chat: http://{host}:{port}/\nagent console: {agent}\nfeedback: {config.feedback_db}",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
