@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.answer import Answer, Evidence, Retrieved, abstention_text, compose
+from app.answer import Answer, Citation, Evidence, Retrieved, abstention_text, compose
 from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import ClauseIndex, index_version, load_index, manifest_of
@@ -31,10 +31,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # A name: capitalised inside the question ("PayPal", "AWS", "Hotjar"), not its first word.
 _NAME = re.compile(r"(?<=[\w,;:?!)] )([A-Z][\w-]*[A-Za-z])")
 # Chatty words customers use that no policy contains; their absence proves nothing.
-_CASUAL = frozenset(tokenize(
-    "stuff thing things guys like actually basically really gonna wanna yeah okay ok lol btw asap anyway "
-    "tell know want wonder wondering curious quick question somebody someone something sure exactly"
-))
+_CASUAL = frozenset(
+    tokenize(
+        "stuff thing things guys like actually basically really gonna wanna yeah okay ok lol btw asap anyway "
+        "tell know want wonder wondering curious quick question somebody someone something sure exactly"
+    )
+)
 _SELF_NAME = re.compile(r"\b(?:I'm|I am|my name is|this is|regards|thanks)\s*,?\s*[A-Z][a-z]+")
 
 
@@ -178,7 +180,7 @@ class Assistant:
         )
         contact = self._contact(state, query, parsed, hits)
         if abstain:
-            answer_text, citations = abstention_text(query.lang, contact, query.off_topic), []
+            answer_text, citations = abstention_text(query.lang, contact, query.off_topic), list[Citation]()
         else:
             answer_text, citations = compose(evidence, state.metas, query.lang)
         return Answer(
@@ -290,9 +292,7 @@ class Assistant:
         if hits:
             top = state.metas[hits[0].clause.doc_id]
             preferred.append(top.doc_id)
-            preferred.extend(
-                d for d, m in sorted(state.metas.items()) if m.brand == top.brand and m.is_current
-            )
+            preferred.extend(d for d, m in sorted(state.metas.items()) if m.brand == top.brand and m.is_current)
         preferred.extend(d for d, m in sorted(state.metas.items()) if m.is_current)
         # A policy written in the question's language first, then any that has a contact.
         for want_lang in (True, False):

@@ -121,8 +121,10 @@ def _ingest(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.close()
     if summary.up_to_date:
-        print(f"index up to date: {len(summary.documents)} documents, {sum(summary.documents.values())} clauses "
-              f"({summary.seconds:.1f} s)")
+        print(
+            f"index up to date: {len(summary.documents)} documents, {sum(summary.documents.values())} clauses "
+            f"({summary.seconds:.1f} s)"
+        )
         return EXIT_OK
     width = max(len(d) for d in summary.documents)
     for doc_id, count in summary.documents.items():
@@ -164,7 +166,7 @@ def _ask(args: argparse.Namespace) -> int:
 def read_batch(path: Path) -> Iterator[dict[str, Any]]:
     """Lines of a batch file, validated one by one (errors name the line and field)."""
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
     with handle:

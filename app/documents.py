@@ -24,9 +24,7 @@ CATALOGUE = "catalogue.toml"
 SUFFIXES = (".txt", ".md")
 MAX_BYTES = 20_000_000  # a policy is tens of kB; anything this large is a mistake
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_DATE = re.compile(
-    r"(?:last updated|last revised|effective date|最近更新)\s*[:：]?\s*([^\n.。]{4,30})", re.IGNORECASE
-)
+_DATE = re.compile(r"(?:last updated|last revised|effective date|最近更新)\s*[:：]?\s*([^\n.。]{4,30})", re.IGNORECASE)
 _META_FIELDS = {"title", "brand", "region", "languages", "effective_date", "superseded_by", "source_url"}
 
 

@@ -7,6 +7,7 @@ llama-index's ``HuggingFaceEmbedding``, with the Hugging Face hub switched offli
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.metadata
@@ -78,10 +79,8 @@ class SentenceTransformerEmbedder:
         version = ""
         if self.spec.startswith("package:"):
             dist = self.spec.removeprefix("package:").replace("_", "-")
-            try:
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
                 version = importlib.metadata.version(dist)
-            except importlib.metadata.PackageNotFoundError:
-                pass
         return {
             "spec": self.spec,
             "name": self.path.name if not version else self.spec.removeprefix("package:"),

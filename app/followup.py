@@ -43,17 +43,16 @@ class FollowUp:
 
 
 def _scope_only(words: str, scope_words: Iterable[str]) -> bool:
-    """True when `words` holds nothing but region/brand names, years and filler."""
+    """True when `words` names a region, brand or year and holds nothing else but filler."""
     rest = words.lower()
+    named = False
     for name in sorted(scope_words, key=len, reverse=True):
-        if is_cjk(name) or len(name) == 1:
-            rest = rest.replace(name, " ")
-        else:
-            rest = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", rest)
+        pattern = re.escape(name) if is_cjk(name) else rf"(?<!\w){re.escape(name)}(?!\w)"
+        rest, count = re.subn(pattern, " ", rest)
+        named = named or count > 0
     leftover = [w for w in re.split(r"[\s,.;:!?，。；：！？、()（）]+", rest) if w]
-    return len(leftover) < len(words.split()) + (1 if is_cjk(words) else 0) and all(
-        w in _FILLER or _YEAR.match(w) for w in leftover
-    )
+    named = named or any(_YEAR.match(w) for w in leftover)
+    return named and all(w in _FILLER or _YEAR.match(w) for w in leftover)
 
 
 def rewrite_followup(topic: str, message: str, scope_words: Iterable[str] = SCOPE_WORDS) -> FollowUp:
@@ -69,8 +68,8 @@ def rewrite_followup(topic: str, message: str, scope_words: Iterable[str] = SCOP
         return new
     lead = _LEAD.match(text)
     rest = _EDGE_PUNCT.sub("", text[lead.end():] if lead else text)
-    rest = re.sub(r"^(?:for|in|about|the)\s+", "", rest, flags=re.IGNORECASE)
-    rest = re.sub(r"(?:的情况|怎么样|呢)+$", "", _EDGE_PUNCT.sub("", rest))
+    rest = re.sub(r"^(?:(?:for|in|about|the)\s+)+", "", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"(?:的情况|的|怎么样|呢)+$", "", _EDGE_PUNCT.sub("", rest))
     rest = _EDGE_PUNCT.sub("", rest)
     if not rest or _QUESTION_WORD.search(rest):
         return new

@@ -134,7 +134,9 @@ def build_index(
         cache = previous[1] if previous and same_settings else {}
         clauses_by_doc = {doc.doc_id: split_document(doc.doc_id, norm, splitter) for doc, norm in loaded}
         clauses = [c for doc, _ in loaded for c in clauses_by_doc[doc.doc_id]]
-        texts = [c.embed_text() for c in clauses] + [c.text[s.start - c.start : s.end - c.start] for c in clauses for s in c.sentences]
+        texts = [c.embed_text() for c in clauses] + [
+            c.text[s.start - c.start : s.end - c.start] for c in clauses for s in c.sentences
+        ]
         vectors, embedded = _vectors_for(texts, cache, embedder, progress)
         n = len(clauses)
         counts = {doc.doc_id: len(clauses_by_doc[doc.doc_id]) for doc, _ in loaded}
@@ -181,7 +183,8 @@ def _vectors_for(
     """Vectors for ``texts``: from the previous build where the text is unchanged."""
     keys = [_text_key(t) for t in texts]
     # Length-sorted batches pad little: several times faster than document order.
-    missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items(), key=lambda kv: len(kv[1]))
+    todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in cache}
+    missing = sorted(todo.items(), key=lambda kv: len(kv[1]))
     done = 0
 
     def tick(k: int) -> None:
@@ -318,7 +321,7 @@ def _read_previous(index_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarra
                 raise ValueError(f"{name} does not match its hash")
         with np.load(folder / "vectors.npz") as data:
             rows = np.vstack([data["clauses"], data["sentences"]])
-            cache = dict(zip(data["keys"].tolist(), rows))
+            cache = dict(zip(data["keys"].tolist(), rows, strict=True))
         return manifest, cache
     except (IndexError_, OSError, ValueError, KeyError) as exc:
         log.info("no reusable previous index in %s (%s); building from scratch", index_dir, exc)
@@ -370,7 +373,10 @@ def load_index(index_dir: Path, expected: dict[str, Any] | None = None) -> Claus
             row = json.loads(line)
             meta = DocumentMeta(**{**row["meta"], "languages": tuple(row["meta"]["languages"])})
             documents[meta.doc_id] = Document(meta=meta, text=row["text"], sha256=row["sha256"], path=row["path"])
-        clauses = [_clause_from_json(json.loads(line)) for line in (folder / "clauses.jsonl").read_text(encoding="utf-8").splitlines()]
+        clauses = [
+            _clause_from_json(json.loads(line))
+            for line in (folder / "clauses.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         with np.load(folder / "vectors.npz") as data:
             clause_vectors = data["clauses"]
             sentence_vectors = data["sentences"]

@@ -25,7 +25,10 @@ EN_STOP = frozenset(
     whom why with won't would wouldn't you your yours yourself yourselves u ur pls please hi hello hey thanks
     im i'm ive i've id i'd will shall may might must also just""".split()
 )
-ZH_STOP = frozenset("的 了 是 我 您 你 们 我们 吗 呢 吧 啊 和 与 及 或 在 把 被 对 于 从 会 能 要 就 都 也 还 这 那 个 中 上 下 有 无 为 以 其 之 等 请 怎么 什么 如何 是否 哪些 可以".split())
+ZH_STOP = frozenset(
+    "的 了 是 我 您 你 们 我们 吗 呢 吧 啊 和 与 及 或 在 把 被 对 于 从 会 能 要 就 都 也 还 这 那 个 中 上 下 "
+    "有 无 为 以 其 之 等 请 怎么 什么 如何 是否 哪些 可以".split()
+)
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import ftfy
 
@@ -33,7 +33,7 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 _LABEL = re.compile(r"^(?P<label>[^:：.。;；\n]{2,90}?)\s*[:：]\s*(?P<rest>\S.*)$")
 
 
-class BlockKind(str, Enum):
+class BlockKind(StrEnum):
     HEADING = "heading"
     PARAGRAPH = "paragraph"
     BULLET = "bullet"
@@ -104,9 +104,7 @@ def _raw_kind(line: str) -> tuple[BlockKind, int, str]:
     return BlockKind.PARAGRAPH, 0, line
 
 
-def _looks_like_heading(
-    text: str, next_text: str | None, next_kind: BlockKind | None, next_level: int
-) -> bool:
+def _looks_like_heading(text: str, next_text: str | None, next_kind: BlockKind | None, next_level: int) -> bool:
     """A short line without sentence punctuation, introducing a longer body."""
     cjk = is_cjk(text)
     if len(text) > (30 if cjk else 90) or len(text) < 2:

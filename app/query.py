@@ -68,7 +68,8 @@ _OFF_TOPIC = re.compile(
     re.IGNORECASE,
 )
 _PRIVACY = re.compile(
-    r"\b(privacy policy|privacy notice|data|information|info|personal|privacy|private|cookies?|track\w*|consent|delete|erase|account|"
+    r"\b(privacy policy|privacy notice|data|information|info|personal|privacy|private|cookies?|track\w*|"
+    r"consent|delete|erase|account|"
     r"e-?mail|phone number|share|sharing|sell|sold|marketing|newsletter|opt|rights?|retain|keep|store|stored|"
     r"transfer\w*|children|child|minor|security|secure|breach|cctv|camera|location|recorded|recording|"
     r"card number|card details|profil\w*|gdpr|ccpa|pipl)\b"
@@ -114,7 +115,9 @@ def expand(tokens: list[str]) -> list[str]:
 
 # Words that pick a document rather than say what is asked: they must not make a
 # sentence look relevant just because it names the brand ("Harry Winston knows that...").
-_SCOPE_WORDS = set(tokenize("policy policies privacy notice version year old new 隐私政策 政策 隐私 中国 china chinese"))
+_SCOPE_WORDS = set(
+    tokenize("policy policies privacy notice version year old new 隐私政策 政策 隐私 中国 china chinese")
+)
 
 
 def content_tokens(question: str, documents: dict[str, DocumentMeta]) -> list[str]:
@@ -166,8 +169,11 @@ def _named_documents(question: str, documents: dict[str, DocumentMeta]) -> froze
         by_brand = {d for d, m in documents.items() if m.brand.lower() in named_brands}
         if selected:
             # "Cartier's 2010 policy" names the year; "Cartier vs Harry Winston in 2015" adds the brand
-            selected |= {d for d in by_brand & current if documents[d].brand.lower() not in
-                         {documents[s].brand.lower() for s in selected}}
+            selected |= {
+                d
+                for d in by_brand & current
+                if documents[d].brand.lower() not in {documents[s].brand.lower() for s in selected}
+            }
         else:
             selected = by_brand & current
     if re.search(r"china|chinese|mainland|pipl|中国|大陆", question, re.IGNORECASE):

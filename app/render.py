@@ -30,14 +30,14 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "sources": "来源",
-        "card_warning": "为了您的安全,请不要在聊天中发送银行卡号。我们已从您的消息中删除该号码,且未予保存。",
-        "answering": "正在回答:",
+        "card_warning": "为了您的安全，请不要在聊天中发送银行卡号。我们已从您的消息中删除该号码，且未予保存。",
+        "answering": "正在回答：",
         "empty": "请输入有关个人信息处理的问题。",
-        "too_long": "您的消息太长了,请提出一个更简短的问题。",
-        "card_only": "请问有什么关于隐私政策的问题需要帮助吗?",
-        "contact": "联系客户服务:",
+        "too_long": "您的消息太长了，请提出一个更简短的问题。",
+        "card_only": "请问有什么关于隐私政策的问题需要帮助吗？",
+        "contact": "联系客户服务：",
         "archived": "旧版本",
-        "error": "抱歉,系统出现问题,请稍后再试。",
+        "error": "抱歉，系统出现问题，请稍后再试。",
     },
 }
 
@@ -61,7 +61,6 @@ def format_date(iso: str, lang: str = "en") -> str:
         return f"{year}年" + (f"{int(month)}月" if month else "") + (f"{int(day)}日" if day else "")
     parts = ([str(int(day))] if day else []) + ([_MONTHS[int(month) - 1]] if month else []) + [year]
     return " ".join(parts)
-
 
 
 def esc(text: str) -> str:

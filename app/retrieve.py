@@ -6,6 +6,7 @@ never loses results to clauses that were then thrown away.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -26,7 +27,7 @@ class Filters:
     lang: str | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, object] | None) -> Filters:
+    def from_dict(cls, data: Mapping[str, object] | None) -> Filters:
         """Validate a contract ``filters`` object; unknown fields are named in the error."""
         data = data or {}
         known = {f.name for f in fields(cls)}
@@ -105,7 +106,7 @@ class HybridRetriever:
         lex_rows = lex_rows[bm25[lex_rows] > 0]
         rankings = (dense_rows, sent_rows, lex_rows)
         fused: dict[int, float] = {}
-        for weight, ranking in zip(weights, rankings):
+        for weight, ranking in zip(weights, rankings, strict=True):
             for rank, row in enumerate(ranking.tolist()):
                 fused[row] = fused.get(row, 0.0) + weight / (self.rrf_k + rank + 1)
         best = sum(weights) / (self.rrf_k + 1)
@@ -135,7 +136,8 @@ class HybridRetriever:
         if len(rows) == len(self.index.clauses):
             scores, ids = self.index.faiss_index.search(query, depth)
         else:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows.astype(np.int64)))
+            selector = faiss.IDSelectorBatch(rows.astype(np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             scores, ids = self.index.faiss_index.search(query, depth, params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]

@@ -44,8 +44,10 @@ def make_baseline(name: str, assistant: Any) -> Any:
     clauses = state.index.clauses
 
     def clause_units(rows: list[int], scores: list[float]) -> list[tuple[str, str, str, str, float]]:
-        return [(clauses[r].doc_id, clauses[r].clause_id, clauses[r].section_title, clauses[r].text, float(s))
-                for r, s in zip(rows, scores)]
+        return [
+            (clauses[r].doc_id, clauses[r].clause_id, clauses[r].section_title, clauses[r].text, float(s))
+            for r, s in zip(rows, scores, strict=True)
+        ]
 
     if name == "dense":
 
@@ -88,7 +90,9 @@ def _llamaindex_default(assistant: Any) -> Any:
         doc_filter = (item.filters or {}).get("doc_id")
         filters = MetadataFilters(filters=[ExactMatchFilter(key="doc_id", value=doc_filter)]) if doc_filter else None
         nodes = index.as_retriever(similarity_top_k=10, filters=filters).retrieve(item.question)
-        units = [(n.node.metadata["doc_id"], n.node.node_id, "", n.node.get_content(), float(n.score or 0)) for n in nodes]
+        units = [
+            (n.node.metadata["doc_id"], n.node.node_id, "", n.node.get_content(), float(n.score or 0)) for n in nodes
+        ]
         return _answer(item, units, started)
 
     return answer

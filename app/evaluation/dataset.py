@@ -63,7 +63,8 @@ def load_eval_set(path: Path) -> list[EvalItem]:
         if sources is None:
             sources = []
         if not isinstance(sources, list) or not all(
-            isinstance(s, dict) and isinstance(s.get("doc_id"), str) and isinstance(s.get("quote"), str) for s in sources
+            isinstance(s, dict) and isinstance(s.get("doc_id"), str) and isinstance(s.get("quote"), str)
+            for s in sources
         ):
             raise InputError(f"{where}: field 'sources' must be a list of {{doc_id, quote}} objects")
         filters = row.get("filters") if row.get("filters") is not None else {}

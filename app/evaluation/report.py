@@ -9,7 +9,9 @@ from typing import Any
 from app.evaluation.runner import ItemResult, aggregate, breakdowns, result_row, summary_table
 
 
-def write_report(out: Path, all_results: dict[str, dict[str, list[ItemResult]]], flat: dict[str, float], command: str) -> None:
+def write_report(
+    out: Path, all_results: dict[str, dict[str, list[ItemResult]]], flat: dict[str, float], command: str
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     main = [r for rs in all_results["assistant"].values() for r in rs]
     rows = sorted(main, key=lambda r: (r.ok, r.item.split, r.item.id))
@@ -36,7 +38,9 @@ def write_report(out: Path, all_results: dict[str, dict[str, list[ItemResult]]],
     for r in failures:
         got = "abstained" if r.answer.abstained else (r.answer.citations[0].quote[:140] if r.answer.citations else "-")
         want = r.item.sources[0].quote[:100] if r.item.sources else "(should abstain)"
-        parts.append(f"- **{r.item.id}** [{r.item.kind}/{r.item.lang}] {r.item.question} — want: “{want}” — got: “{got}”")
+        parts.append(
+            f"- **{r.item.id}** [{r.item.kind}/{r.item.lang}] {r.item.question} — want: “{want}” — got: “{got}”"
+        )
     parts += ["", "Plots: `by_kind.png`, `latency.png`."]
     (out / "report.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
     _plots(out, main)
@@ -46,7 +50,9 @@ def _group_table(groups: dict[str, dict[str, Any]]) -> str:
     keys = ("items", "hit@5", "citation_hit", "citation_precision", "answer_fact_recall", "abstain_f1", "correct")
     lines = ["| group | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     for g, agg in groups.items():
-        lines.append(f"| {g} | " + " | ".join(f"{agg[k]:.0f}" if k == "items" else f"{agg[k]:.3f}" for k in keys) + " |")
+        lines.append(
+            f"| {g} | " + " | ".join(f"{agg[k]:.0f}" if k == "items" else f"{agg[k]:.3f}" for k in keys) + " |"
+        )
     return "\n".join(lines)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -64,7 +63,9 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
         citation_hit=m.citation_hit(cited, item.sources, item.needs_all),
         citation_correct=sum(verdicts),
         citations=len(cited),
-        fact_recall=None if answer.abstained and not item.answerable else m.fact_recall(answer.answer, item.answer_facts),
+        fact_recall=None
+        if answer.abstained and not item.answerable
+        else m.fact_recall(answer.answer, item.answer_facts),
         sentence_f1=f1,
         sentence_p=p,
         sentence_r=r,
