@@ -54,6 +54,7 @@ class AssistantConfig:
     # English-only MiniLM says little about Chinese text, so BM25 leads there.
     fusion: dict[str, tuple[float, float, float]] | None = None
     max_question_chars: int = 2000
+    shape_bonus: float = 0.1  # for a sentence holding the kind of fact asked for (a duration, an e-mail)
 
     def weight(self, lang: str) -> float:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
@@ -255,6 +256,10 @@ class Assistant:
                 lex = lexical.coverage(query.terms, state.sentence_tokens[rows.start + j], synonyms)
                 score = w * float(dense[j]) + (1 - w) * lex
                 score = 0.8 * score + 0.2 * hit.score  # the clause's own rank counts too
+                if query.shape is not None and query.shape.search(
+                    hit.clause.text[span.start - hit.clause.start : span.end - hit.clause.start]
+                ):
+                    score += self.config.shape_bonus  # it has the kind of fact asked for
                 out.append(Evidence(hit.clause, span.start, span.end, score))
         return out
 

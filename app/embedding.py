@@ -38,6 +38,10 @@ class Embedder(Protocol):
 
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
 
+    def clear_cache(self) -> None:
+        """Forget cached question vectors (so a timed run measures real encoding)."""
+        self._cache.clear()
+
     def embed_query(self, text: str) -> np.ndarray: ...
 
 

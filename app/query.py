@@ -78,6 +78,37 @@ _PRIVACY = re.compile(
 )
 
 
+# What kind of answer a question wants, and what an answering sentence then contains.
+_ANSWER_TYPES = (
+    (
+        re.compile(
+            r"\bhow long\b|\bretention period\b|\bhow many (days|months|years)\b|多久|多长时间|期限|几年|多少天", re.I
+        ),
+        re.compile(r"\b(years?|months?|days?|lifetime|period|as long as)\b|\d+\s*(天|个月|年)|期限|直至|为止", re.I),
+    ),
+    (
+        re.compile(r"\be-?mail address\b|\bemail\b|\bcontact\b|\breach (you|them|cartier)|邮箱|邮件地址|联系", re.I),
+        re.compile(r"@|\+?\d[\d ()-]{6,}\d|\b1 800\b"),
+    ),
+    (
+        re.compile(r"\bphone\b|\bcall\b|\bnumber\b|电话", re.I),
+        re.compile(r"\+?\d[\d ()-]{6,}\d|\b1 800 [A-Z]+"),
+    ),
+    (
+        re.compile(r"\bhow old\b|\bage\b|\bminors?\b|\bchild(ren)?\b|\bkids?\b|几岁|年龄|未成年|儿童", re.I),
+        re.compile(r"\b(under|age|aged)\s*(of\s*)?\d+|\d+\s*(years old|周岁|岁)", re.I),
+    ),
+)
+
+
+def answer_shape(question: str) -> re.Pattern[str] | None:
+    """For "how long", "which e-mail", "how old" questions: the shape of an answering sentence."""
+    for asks, shape in _ANSWER_TYPES:
+        if asks.search(question):
+            return shape
+    return None
+
+
 @dataclass(frozen=True)
 class QueryPlan:
     """What retrieval and composition need to know about one question."""
@@ -89,6 +120,7 @@ class QueryPlan:
     doc_ids: frozenset[str] | None  # documents the question names; None: any current one
     compare: bool
     off_topic: bool
+    shape: re.Pattern[str] | None = None
 
 
 def synonyms(token: str) -> set[str]:
@@ -136,7 +168,7 @@ def plan(question: str, documents: dict[str, DocumentMeta], explicit_doc: bool) 
     doc_ids = None if explicit_doc else _named_documents(question, documents)
     compare = bool(_COMPARE.search(question)) and (doc_ids is None or len(doc_ids) != 1)
     off_topic = bool(_OFF_TOPIC.search(question)) and not _PRIVACY.search(question)
-    return QueryPlan(question, lang, expand(tokens), tokens, doc_ids, compare, off_topic)
+    return QueryPlan(question, lang, expand(tokens), tokens, doc_ids, compare, off_topic, answer_shape(question))
 
 
 def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]:

@@ -67,7 +67,7 @@ def test_rows_and_exports(store: FeedbackStore, tmp_path: Path) -> None:
 def test_conversation_log_is_redacted(store: FeedbackStore) -> None:
     store.log_message(view="customer", question="SSN 123-45-6789, how long?", answer="x", clause_ids=["c"],
                       abstained=False)
-    assert list(store.messages())[0]["question"] == "SSN [id number], how long?"
+    assert next(iter(store.messages()))["question"] == "SSN [id number], how long?"
 
 
 def test_empty_store_exports_a_header(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ SECRETS = [
 # Sentences from the policies (and ordinary questions): nothing in them is personal data.
 UNTOUCHED = [
     "We do not knowingly collect personal information from children under age 13.",
-    "Information relating to a contract with you will be kept for the lifetime of the contract and up to ten years after.",
+    "Information relating to a contract with you will be kept for the lifetime of the contract and up to ten years.",
     "California Civil Code Section 1798.83 permits users who are California residents to request certain information.",
     "You may make a request twice in a 12-month period.",
     "Cartier Privacy Policy, last updated September 2024.",

@@ -176,6 +176,7 @@ def run_cli(args: argparse.Namespace) -> int:
         pipelines[name] = make_baseline(name, assistant)
     all_results: dict[str, dict[str, list[ItemResult]]] = {}
     for pname, pipeline in pipelines.items():
+        embedder.clear_cache()  # each pipeline pays for its own question encoding
         all_results[pname] = {s: run(items, pipeline, desc=f"{pname}:{s}") for s, items in sets.items()}
     flat = flatten(all_results)
     if args.json:
