@@ -231,8 +231,8 @@ class Assistant:
     def _compare(
         self, state: _State, query: QueryPlan, vector: np.ndarray, filters: Filters, docs: set[str]
     ) -> list[Evidence]:
-        """The best sentence of each document compared, in date order."""
-        evidence = []
+        """The best sentences of each document compared (a close second too), in date order."""
+        evidence: list[Evidence] = []
         for doc_id in sorted(docs, key=lambda d: state.metas[d].effective_date):
             allowed = state.retriever.mask(filters, {doc_id}, lang=query.lang)
             hits = state.retriever.search(
@@ -241,6 +241,8 @@ class Assistant:
             scored = sorted(self._score_sentences(state, query, vector, hits), key=lambda e: -e.score)
             if scored:
                 evidence.append(scored[0])
+            if len(scored) > 1 and scored[1].score >= self.config.support_ratio * scored[0].score:
+                evidence.append(scored[1])
         return evidence
 
     def _score_sentences(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:

@@ -260,7 +260,7 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
             "## Questions about your privacy? · 隐私问题\n"
             "Ask in English or Chinese. Answers quote our privacy policies. "
             "Please don't share card numbers or other personal details here. · "
-            "请用中文或英文提问,回答均引自我们的隐私政策。请勿在此发送银行卡号等个人信息。"
+            "请用中文或英文提问，回答均引自我们的隐私政策。请勿在此发送银行卡号等个人信息。"
         )
         state = gr.State(_ChatState())
         with gr.Row():
@@ -273,7 +273,7 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
             latex_delimiters=[],
             sanitize_html=True,
             feedback_options=("Like", "Dislike"),
-            placeholder="Ask a question, e.g. “How long do you keep my data?” · 例如:“你们会保存我的数据多久?”",
+            placeholder="Ask a question, e.g. “How long do you keep my data?” · 例如：“你们会保存我的数据多久？”",
         )
         with gr.Row():
             box = gr.Textbox(show_label=False, placeholder="Type your question · 输入您的问题", scale=5,
@@ -281,7 +281,7 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
             send = gr.Button("Send · 发送", variant="primary", scale=1, elem_id="pa-send")
         gr.Examples(
             examples=["How long do you keep my data?", "Do you sell my personal information?",
-                      "How can I delete my data?", "你们如何保护我的个人信息?"],
+                      "How can I delete my data?", "你们如何保护我的个人信息？"],
             inputs=[box],
             label="Examples · 示例",
         )
@@ -355,7 +355,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
     default_pair = (_preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024")
                     or ((doc_choices[0][1], doc_choices[-1][1]) if doc_choices else ("", "")))
 
-    def ask(question: str, doc_id: str) -> tuple[Any, ...]:
+    def answer_question(question: str, doc_id: str) -> tuple[Any, ...]:
         red = redact(question or "")
         filters: dict[str, object] = {"doc_id": doc_id} if doc_id else {}
         try:
@@ -498,7 +498,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
 
         outputs = [answer_html, sources, email, details, opener, document, last, feedback_status]
         for trigger in (question.submit, go.click):
-            trigger(ask, [question, policy], outputs, api_visibility="private")
+            trigger(answer_question, [question, policy], outputs, api_visibility="private")
         opener.change(open_document, [opener, last], [document], api_visibility="private")
         up.click(rate(1), [comment, last], [feedback_status, comment], api_visibility="private")
         down.click(rate(-1), [comment, last], [feedback_status, comment], api_visibility="private")
