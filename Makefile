@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup run ingest test lint eval clean
+.PHONY: setup browser run ingest test lint eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,7 +28,14 @@ ingest: setup
 run: ingest
 	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant serve --host $(HOST) --port $(PORT)
 
-test: setup
+# Headless Chromium for the browser tests: Debian's package (`playwright install` cannot download here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make browser: installing chromium needs root or sudo" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+test: setup browser
 	HF_HUB_OFFLINE=1 $(BIN)/ruff check app tests
 	HF_HUB_OFFLINE=1 $(BIN)/mypy app
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import AssistantError, IndexError_, InputError
+from app.jsonl import read_objects
 
 log = logging.getLogger("app")
 
@@ -165,29 +166,16 @@ def _ask(args: argparse.Namespace) -> int:
 
 def read_batch(path: Path) -> Iterator[dict[str, Any]]:
     """Lines of a batch file, validated one by one (errors name the line and field)."""
-    try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-            if not isinstance(item, dict):
-                raise InputError(f"{path}:{number}: each line must be a JSON object")
-            if not isinstance(item.get("question"), str):
-                raise InputError(f"{path}:{number}: field 'question' (a string) is required")
-            item.setdefault("id", f"line{number}")
-            if not isinstance(item["id"], str | int):
-                raise InputError(f"{path}:{number}: field 'id' must be a string")
-            item["id"] = str(item["id"])
-            if not isinstance(item.get("filters", {}), dict | None):
-                raise InputError(f"{path}:{number}: field 'filters' must be an object")
-            yield item
+    for number, (where, item) in enumerate(read_objects(path), 1):
+        if not isinstance(item.get("question"), str):
+            raise InputError(f"{where}: field 'question' (a string) is required")
+        item.setdefault("id", f"line{number}")
+        if not isinstance(item["id"], str | int):
+            raise InputError(f"{where}: field 'id' must be a string")
+        item["id"] = str(item["id"])
+        if not isinstance(item.get("filters", {}), dict | None):
+            raise InputError(f"{where}: field 'filters' must be an object")
+        yield item
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import InputError
 from app.evaluation.metrics import Source
+from app.jsonl import read_objects
 
 DEFAULT_SETS = (Path("evals/dev.jsonl"), Path("evals/test.jsonl"))
 
@@ -34,22 +34,9 @@ class EvalItem:
 
 def load_eval_set(path: Path) -> list[EvalItem]:
     """Read an eval set; any malformed line is an InputError naming the line and field."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
     items: list[EvalItem] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: invalid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: each line must be a JSON object")
+    for where, row in read_objects(path):
         for key, kind in (("id", str), ("question", str)):
             if not isinstance(row.get(key), kind):
                 raise InputError(f"{where}: field {key!r} (a string) is required")

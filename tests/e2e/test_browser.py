@@ -161,3 +161,16 @@ def test_agent_compares_two_versions(server: Any, page: Any) -> None:
     assert "Harry Winston" in page.locator("#pa-cmp-right").inner_text()
     assert "Cartier" in page.locator("#pa-cmp-left").inner_text()
     _shot(page, "agent-compare")
+
+
+def test_api_from_gradio_client(server: Any) -> None:
+    from gradio_client import Client
+
+    public = Client(server.url + "/", verbose=False).predict("How long do you keep my data?", "", api_name="/ask")
+    assert "ten years" in public["answer"] and public["citations"]
+    assert set(public["citations"][0]) == {"n", "policy", "section", "effective_date", "quote"}  # no internals
+    agent = Client(server.url + "/agent/", auth=(server.user, server.password), verbose=False)
+    full = agent.predict("How long do you keep my data?", "", api_name="/ask")
+    assert full["citations"][0]["clause_id"] and len(full["retrieved"]) >= 10
+    with pytest.raises(Exception, match="credentials"):
+        Client(server.url + "/agent/", verbose=False)
