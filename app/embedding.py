@@ -38,10 +38,6 @@ class Embedder(Protocol):
 
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
 
-    def clear_cache(self) -> None:
-        """Forget cached question vectors (so a timed run measures real encoding)."""
-        self._cache.clear()
-
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
@@ -129,6 +125,10 @@ class SentenceTransformerEmbedder:
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(rows)
+
+    def clear_cache(self) -> None:
+        """Forget cached question vectors (so a timed run measures real encoding)."""
+        self._cache.clear()
 
     def embed_query(self, text: str) -> np.ndarray:
         """One unit-length vector; repeated questions come from a small LRU cache."""

@@ -121,6 +121,12 @@ def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterato
         if lang and langs[i] != lang and next_heading_lang[i] == langs[i]:
             # The China file: a second language version begins (not just a Latin address
             # line inside a Chinese section). Its sections and repeats start afresh.
+            if pending:
+                yield pending
+                pending = None
+            if not heading_has_body and stack:
+                yield _Draft(tuple(t for _, t in stack[:-1]), [_previous_heading(norm, i)], "single")
+                heading_has_body = True
             stack = []
             seen.clear()
         if next_heading_lang[i] == langs[i] or not lang:
@@ -129,15 +135,14 @@ def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterato
             if pending:
                 yield pending
                 pending = None
-            if i == 0 and block.level == 1:  # the document's own title is not a section
-                continue
+            if i == 0 and block.level == 1 and len(norm.blocks) > 1:
+                continue  # the document's own title is not a section
             if not heading_has_body and stack and block.level <= stack[-1][0]:
                 # a heading with nothing under it (not even a sub-heading) is kept as text
                 yield _Draft(tuple(t for _, t in stack), [_previous_heading(norm, i)], "single")
             stack = [(lvl, t) for lvl, t in stack if lvl < block.level] + [(block.level, body)]
             heading_has_body = False
             continue
-        heading_has_body = True
         section = tuple(t for _, t in stack)
         if body in seen:  # a repeated bullet or paragraph is indexed once
             if pending:
@@ -145,6 +150,7 @@ def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterato
                 pending = None
             continue
         seen.add(body)
+        heading_has_body = True
         if block.label:
             if pending:
                 yield pending
@@ -169,16 +175,18 @@ def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterato
             pending = _Draft(section, [block], kind)
     if pending:
         yield pending
+    if not heading_has_body and norm.blocks:  # a heading that ends the document is kept as text
+        yield _Draft(tuple(t for _, t in stack[:-1]), [_previous_heading(norm, len(norm.blocks))], "single")
 
 
 def _next_heading_langs(blocks: tuple[Block, ...], langs: list[str]) -> list[str]:
-    """For each block, the language of the first heading at or after it."""
+    """For each block, the language of the first heading at or after it ("" if none)."""
     out = [""] * len(blocks)
     current = ""
     for i in range(len(blocks) - 1, -1, -1):
         if blocks[i].kind is BlockKind.HEADING:
             current = langs[i]
-        out[i] = current or langs[i]
+        out[i] = current
     return out
 
 

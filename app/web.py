@@ -197,13 +197,18 @@ class _ChatState:
 
 
 def _customer_api(assistant: Assistant, store: FeedbackStore) -> Callable[[str, str], dict[str, Any]]:
+    import gradio as gr
+
     def ask(question: str, doc_id: str = "") -> dict[str, Any]:
         """Answer a privacy question as the customer chat does (no scores, no clause ids)."""
         red = redact(question)
         metas = assistant.state().metas
-        if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
-            raise InputError(f"doc_id: unknown policy {doc_id!r}")
-        answer = assistant.ask(red.text, {"doc_id": doc_id} if doc_id else {})
+        try:
+            if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
+                raise InputError(f"doc_id: unknown policy {doc_id!r}")
+            answer = assistant.ask(red.text, {"doc_id": doc_id} if doc_id else {})
+        except InputError as exc:
+            raise gr.Error(str(exc)) from None  # shown to the caller; other errors stay internal
         store.log_message(view="customer", question=red.text, answer=answer.answer,
                           clause_ids=[c.clause_id for c in answer.citations], abstained=answer.abstained)
         return {
@@ -311,13 +316,15 @@ def _customer_turn(
     if not re.search(r"\w", leftover):
         message = t["card_only"] if had_card else t["empty"]
         return render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
+    if len(text) > assistant.config.max_question_chars:
+        return render_customer_reply(None, metas, lang, card_warning=had_card, message=t["too_long"]), None, ""
     follow = rewrite_followup(state.topic, text)
     filters: dict[str, object] = {"doc_id": doc_id} if doc_id in metas else {}
     try:
         answer = assistant.ask(follow.question, filters)
     except InputError as exc:
         log.info("customer question refused: %s", exc)
-        message = t["too_long"] if "limit" in str(exc) else t["empty"]
+        message = t["too_long"] if len(follow.question) > len(text) else t["empty"]
         return render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
     except Exception:
         log.exception("customer question failed: %r", follow.question)
@@ -404,15 +411,15 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
 
         return save
 
-    def export() -> tuple[str, list[list[object]]]:
+    def export() -> tuple[Any, list[list[object]]]:
         target = Path(tempfile.mkdtemp(prefix="pa-feedback-")) / "feedback.csv"
         store.export_csv(target)
-        return str(target), feedback_rows()
+        return gr.update(value=str(target), visible=True), feedback_rows()
 
     def feedback_rows() -> list[list[object]]:
         rows = store.rows()[-100:]
-        return [[r.id, r.created_at, r.view, "+1" if r.rating > 0 else "-1", r.question, r.comment]
-                for r in reversed(rows)]
+        return [[r.id, r.created_at.replace("T", " ")[:16], r.view, "+1" if r.rating > 0 else "-1", r.question,
+                 r.comment] for r in reversed(rows)]
 
     def compare(doc_a: str, doc_b: str, topic: str) -> tuple[str, str]:
         current = assistant.state().metas
@@ -491,7 +498,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
                 with gr.Row():
                     refresh_btn = gr.Button("Refresh", size="sm", scale=0, elem_id="pa-refresh")
                     export_btn = gr.Button("Export feedback (CSV)", size="sm", scale=0, elem_id="pa-export")
-                export_file = gr.File(label="feedback.csv", interactive=False, elem_id="pa-export-file")
+                export_file = gr.File(label="feedback.csv", interactive=False, visible=False, elem_id="pa-export-file")
                 review = gr.Dataframe(headers=["id", "time (UTC)", "view", "rating", "question", "comment"],
                                       interactive=False, wrap=True, elem_id="pa-feedback-table",
                                       column_widths=["6%", "16%", "9%", "7%", "37%", "25%"])
@@ -532,7 +539,7 @@ def build_server(assistant: Assistant, config: WebConfig | None = None) -> fasta
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import fastapi
     import gradio as gr
-    from fastapi.responses import HTMLResponse
+    from fastapi.responses import HTMLResponse, RedirectResponse
 
     config = config or load_config()
     store = FeedbackStore(config.feedback_db)
@@ -540,6 +547,11 @@ def build_server(assistant: Assistant, config: WebConfig | None = None) -> fasta
     common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
     # The agent console is mounted first: a mount at "/" would swallow "/agent".
     if config.credentials is not None:
+
+        @app.get(AGENT_PATH, include_in_schema=False)
+        def agent_slash() -> RedirectResponse:
+            return RedirectResponse(AGENT_PATH + "/")
+
         agent = build_agent_app(assistant, store)
         gr.mount_gradio_app(app, agent, path=AGENT_PATH, auth=LoginGuard(config.credentials),
                             auth_message="Agent console: sign in with your agent credentials.", **common)
@@ -551,7 +563,8 @@ def build_server(assistant: Assistant, config: WebConfig | None = None) -> fasta
         def agent_disabled() -> str:
             return _disabled_page()
 
-    gr.mount_gradio_app(app, build_customer_app(assistant, store), path="/", **common)
+    # Customers see no tracebacks or internal messages (their handlers answer politely).
+    gr.mount_gradio_app(app, build_customer_app(assistant, store), path="/", show_error=False, **common)
     return app
 
 

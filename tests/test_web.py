@@ -330,6 +330,7 @@ def test_server_routes(seed_index: Path, tmp_path: Path, with_agent: bool) -> No
         assert "fonts.googleapis" not in page.text
         agent = client.get("/agent/")
         if with_agent:
+            assert client.get("/agent", follow_redirects=False).headers["location"] == "/agent/"
             assert client.get("/agent/config").status_code == 401
             assert client.post("/agent/login", data={"username": "ana", "password": "no"}).status_code == 400
             assert client.post("/agent/login", data={"username": "ana", "password": "pw-123"}).status_code == 200
