@@ -25,8 +25,20 @@ setup: $(VENV)/.installed
 ingest: setup
 	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant ingest
 
-run: ingest
-	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant serve --host $(HOST) --port $(PORT)
+# The agent console needs credentials; there is no default password. On first run a random
+# one is written to .agent.toml (mode 600, not in git); set PRIVACY_ASSISTANT_CONFIG or the
+# PRIVACY_ASSISTANT_AGENT_USER/_PASSWORD variables to use your own.
+AGENT_CONFIG ?= .agent.toml
+
+$(AGENT_CONFIG):
+	@umask 077; printf '[agent]\nuser = "agent"\npassword = "%s"\n' \
+	  "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))')" > $@
+	@echo "agent console login written to $@ (user: agent)"
+
+run: ingest | $(AGENT_CONFIG)
+	@echo "customer chat: http://$(HOST):$(PORT)/   agent console: http://$(HOST):$(PORT)/agent/ (login in $(AGENT_CONFIG))"
+	PRIVACY_ASSISTANT_CONFIG=$${PRIVACY_ASSISTANT_CONFIG:-$(AGENT_CONFIG)} HF_HUB_OFFLINE=1 \
+	  $(BIN)/privacy-assistant serve --host $(HOST) --port $(PORT)
 
 # Headless Chromium for the browser tests: Debian's package (`playwright install` cannot download here).
 browser:
