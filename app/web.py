@@ -61,6 +61,8 @@ ENV_USER = "PRIVACY_ASSISTANT_AGENT_USER"
 ENV_PASSWORD = "PRIVACY_ASSISTANT_AGENT_PASSWORD"
 ENV_CONFIG = "PRIVACY_ASSISTANT_CONFIG"
 ENV_FEEDBACK_DB = "PRIVACY_ASSISTANT_FEEDBACK_DB"
+ENV_RATE = "PRIVACY_ASSISTANT_RATE_PER_MINUTE"
+DEFAULT_RATE_PER_MINUTE = 60.0
 AGENT_PATH = "/agent"
 
 # -- configuration ----------------------------------------------------------------------------
@@ -78,11 +80,13 @@ class WebConfig:
 
     credentials: Credentials | None
     feedback_db: Path
+    rate_per_minute: float = DEFAULT_RATE_PER_MINUTE  # customer questions per client; 0: no limit
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:
-    """Agent credentials and feedback path: the environment first, then the TOML file
-    named by $PRIVACY_ASSISTANT_CONFIG (``[agent] user/password``, ``[feedback] db``)."""
+    """Agent credentials, feedback path and the customer question rate limit: the
+    environment first, then the TOML file named by $PRIVACY_ASSISTANT_CONFIG
+    (``[agent] user/password``, ``[feedback] db``, ``[limits] rate_per_minute``)."""
     env = os.environ if environ is None else environ
     table: dict[str, Any] = {}
     if path := env.get(ENV_CONFIG):
@@ -98,7 +102,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:
     password = env.get(ENV_PASSWORD) or str(agent.get("password", ""))
     db = env.get(ENV_FEEDBACK_DB) or str(table.get("feedback", {}).get("db", "")) or "feedback.sqlite3"
     credentials = Credentials(user.strip(), password) if user.strip() and password else None
-    return WebConfig(credentials, Path(db))
+    rate = env.get(ENV_RATE) or str(table.get("limits", {}).get("rate_per_minute", "")) or str(DEFAULT_RATE_PER_MINUTE)
+    try:
+        rate_per_minute = float(rate)
+    except ValueError:
+        raise InputError(f"{ENV_RATE}={rate!r}: not a number of questions per minute") from None
+    if not rate_per_minute >= 0:
+        raise InputError(f"{ENV_RATE}={rate!r}: must be 0 (no limit) or more")
+    return WebConfig(credentials, Path(db), rate_per_minute)
 
 
 class LoginGuard:
@@ -139,6 +150,61 @@ class LoginGuard:
                 self._failures.setdefault(user, []).append(self._clock())
             log.warning("agent login failed")
         return bool(ok)
+
+
+class RateLimiter:
+    """A token bucket per client key: `per_minute` questions a minute on average, and at
+    most `burst` (default: one minute's worth) at once. `per_minute <= 0` never limits.
+    Full (idle) buckets are dropped once more than `max_clients` are held, so memory stays
+    bounded."""
+
+    def __init__(
+        self,
+        per_minute: float = DEFAULT_RATE_PER_MINUTE,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 10_000,
+    ) -> None:
+        self.per_minute = per_minute
+        self.burst = max(1.0, burst if burst is not None else per_minute)
+        self.max_clients = max_clients
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def _tokens(self, tokens: float, when: float, now: float) -> float:
+        return min(self.burst, tokens + (now - when) * self.per_minute / 60.0)
+
+    def allow(self, key: str) -> bool:
+        """Take one token from `key`'s bucket; False (and nothing taken) when it is empty."""
+        if self.per_minute <= 0:
+            return True
+        now = self._clock()
+        with self._lock:
+            tokens, when = self._buckets.get(key, (self.burst, now))
+            tokens = self._tokens(tokens, when, now)
+            allowed = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            if len(self._buckets) > self.max_clients:
+                self._buckets = {k: (t, w) for k, (t, w) in self._buckets.items()
+                                 if self._tokens(t, w, now) < self.burst}
+            return allowed
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+def client_key(request: gr.Request | None) -> str:
+    """Who is asking, for the rate limit: the connecting address (behind a reverse proxy
+    that is the proxy's; forwarded-for headers are not trusted)."""
+    client = getattr(request, "client", None) if request is not None else None
+    return str(getattr(client, "host", "") or "unknown")
+
+
+RATE_LIMITED = {
+    "en": "You're sending questions faster than I can answer them. Please wait a moment and try again.",
+    "zh": "您提问的速度有点快，请稍等片刻再试。",
+}
 
 
 # -- the apps ---------------------------------------------------------------------------------
@@ -196,12 +262,18 @@ class _ChatState:
     turns: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
 
 
-def _customer_api(assistant: Assistant, store: FeedbackStore) -> Callable[[str, str], dict[str, Any]]:
+def _customer_api(
+    assistant: Assistant, store: FeedbackStore, limiter: RateLimiter | None = None
+) -> Callable[..., dict[str, Any]]:
     import gradio as gr
 
-    def ask(question: str, doc_id: str = "") -> dict[str, Any]:
+    def ask(question: str, doc_id: str = "", request: gr.Request | None = None) -> dict[str, Any]:
         """Answer a privacy question as the customer chat does (no scores, no clause ids)."""
         red = redact(question)
+        if limiter is not None and not limiter.allow(client_key(request)):
+            lang = language_of(red.text)
+            return {"answer": RATE_LIMITED[lang], "abstained": True, "lang": lang, "contact": "",
+                    "redacted": list(red.kinds), "citations": [], "rate_limited": True}
         metas = assistant.state().metas
         try:
             if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
@@ -224,23 +296,32 @@ def _customer_api(assistant: Assistant, store: FeedbackStore) -> Callable[[str, 
             ],
         }
 
+    # Gradio injects the request by the parameter's type (and leaves it out of the API);
+    # with postponed annotations it needs the real class.
+    ask.__annotations__["request"] = gr.Request
     return ask
 
 
-def build_customer_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
-    """The public self-serve chat."""
+def build_customer_app(assistant: Assistant, store: FeedbackStore, limiter: RateLimiter | None = None) -> gr.Blocks:
+    """The public self-serve chat. `limiter` (when given) limits each client's questions,
+    in the chat and through the `/ask` API alike."""
     import gradio as gr
 
     metas = assistant.state().metas
     choices = [("Let the assistant choose", ""), *policy_choices(metas, include_superseded=False)]
 
-    def respond(message: str, doc_id: str, state: _ChatState) -> tuple[Any, ...]:
+    def respond(message: str, doc_id: str, state: _ChatState, request: gr.Request | None = None) -> tuple[Any, ...]:
         state = state if isinstance(state, _ChatState) else _ChatState()
         red = redact(message or "")
         lang = language_of(red.text)
         shown = red.text.strip()
         if shown:
             state.history.append({"role": "user", "content": render_user_message(shown)})
+        if limiter is not None and not limiter.allow(client_key(request)):
+            log.info("customer question refused: rate limit")
+            reply = render_customer_reply(None, metas, lang, card_warning=red.had_card, message=RATE_LIMITED[lang])
+            state.history.append({"role": "assistant", "content": reply})
+            return state.history, "", state
         reply, answer, asked = _customer_turn(assistant, store, state, red.text, doc_id, lang, red.had_card)
         state.history.append({"role": "assistant", "content": reply})
         if answer is not None:
@@ -256,9 +337,10 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
         store.add(view="customer", question=question, answer=answer_text, clause_ids=clause_ids,
                   rating=1 if data.liked else -1)
 
-    # Gradio injects LikeData by the parameter's type; with postponed annotations and
-    # gradio imported here (not at module import) it needs the real class.
+    # Gradio injects LikeData and Request by the parameter's type; with postponed
+    # annotations and gradio imported here (not at module import) it needs the real class.
     like.__annotations__["data"] = gr.LikeData
+    respond.__annotations__["request"] = gr.Request
 
     with gr.Blocks(title="Privacy questions · 隐私问题", analytics_enabled=False) as demo:
         gr.Markdown(
@@ -294,7 +376,7 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
             trigger(respond, [box, policy, state], [chat, box, state], api_visibility="private",
                     show_progress="minimal")
         chat.like(like, [state], None, api_visibility="private")
-        gr.api(_customer_api(assistant, store), api_name="ask")
+        gr.api(_customer_api(assistant, store, limiter), api_name="ask")
     return demo
 
 
@@ -486,10 +568,11 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
                         ("Cartier vs Harry Winston",
                          _preset(metas, "cartier-privacy-policy-2024", "harry-winston-privacy-policy-2015")),
                     ]
+                    preset_buttons = []
                     for label, pair in presets:
                         if pair:
                             b = gr.Button(label, size="sm")
-                            b.click(lambda p=pair: p, None, [doc_a, doc_b], api_visibility="private")
+                            preset_buttons.append((b, pair))
                 with gr.Row(equal_height=False):
                     left = gr.HTML(elem_id="pa-cmp-left")
                     right = gr.HTML(elem_id="pa-cmp-right")
@@ -514,6 +597,10 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
         feedback_tab.select(feedback_rows, None, [review], api_visibility="private")
         for trigger in (topic.submit, cmp_go.click):
             trigger(compare, [doc_a, doc_b, topic], [left, right], api_visibility="private")
+        for button, pair in preset_buttons:  # a preset sets both versions and compares at once
+            button.click(lambda p=pair: p, None, [doc_a, doc_b], api_visibility="private").then(
+                compare, [doc_a, doc_b, topic], [left, right], api_visibility="private"
+            )
 
         def api_ask(question: str, doc_id: str = "") -> dict[str, Any]:
             """The contract's full answer JSON (scores, clause ids, retrieved clauses)."""
@@ -564,7 +651,8 @@ def build_server(assistant: Assistant, config: WebConfig | None = None) -> fasta
             return _disabled_page()
 
     # Customers see no tracebacks or internal messages (their handlers answer politely).
-    gr.mount_gradio_app(app, build_customer_app(assistant, store), path="/", show_error=False, **common)
+    limiter = RateLimiter(config.rate_per_minute)
+    gr.mount_gradio_app(app, build_customer_app(assistant, store, limiter), path="/", show_error=False, **common)
     return app
 
 

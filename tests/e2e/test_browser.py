@@ -155,9 +155,8 @@ def test_agent_console_answers_cites_and_takes_feedback(server: Any, page: Any) 
 def test_agent_compares_two_versions(server: Any, page: Any) -> None:
     _log_in(page, server)
     page.get_by_role("tab", name="Compare versions").click()
-    page.get_by_role("button", name="Cartier vs Harry Winston").click()
-    page.locator("#pa-cmp-go").click()
-    page.locator("#pa-cmp-right .pa-compare").wait_for()
+    page.get_by_role("button", name="Cartier vs Harry Winston").click()  # sets both versions and compares
+    page.locator("#pa-cmp-right").get_by_text("Harry Winston").first.wait_for()
     assert "Harry Winston" in page.locator("#pa-cmp-right").inner_text()
     assert "Cartier" in page.locator("#pa-cmp-left").inner_text()
     _shot(page, "agent-compare")
