@@ -624,6 +624,11 @@ def build_server(assistant: Assistant, config: WebConfig | None = None) -> fasta
     """One FastAPI app: the customer chat at "/" and, when credentials are configured,
     the agent console at "/agent" behind a login."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event
+    # (for its /monitoring page, unused here): 3-10 ms of CPU per request under load
+    # (bench/load.py). Recompute it every 1,000 events, over at most 1,000.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     import fastapi
     import gradio as gr
     from fastapi.responses import HTMLResponse, RedirectResponse

@@ -123,3 +123,26 @@ def test_oversized_and_mixed_encoding_documents_are_refused_by_name(docs_copy, t
     with pytest.raises(InputError, match=r"huge\.txt: file is 25,000,000 bytes, over the 20,000,000-byte limit"):
         build_index(docs_copy, index, embedder)
     assert current_build(index) == good
+
+
+def test_document_deleted_during_ingest_leaves_a_consistent_index(fake_embedder, docs_copy, tmp_path):
+    """A document removed while its text is being embedded: this ingest indexes what it read,
+    the next one removes the document; every build loads and agrees with itself."""
+    index = tmp_path / "index"
+    victim = docs_copy / "cartier-conditions-of-sale.txt"
+    embed = fake_embedder.embed_texts
+
+    def embed_and_delete(texts, progress=None):  # the moment of the fault: mid-ingest
+        if victim.exists():
+            victim.unlink()
+        return embed(texts, progress)
+
+    fake_embedder.embed_texts = embed_and_delete
+    first = build_index(docs_copy, index, fake_embedder)
+    assert "cartier-conditions-of-sale" in first.documents
+    assert len(load_index(index).clauses) == sum(first.documents.values())
+    second = build_index(docs_copy, index, fake_embedder)
+    assert second.removed == ["cartier-conditions-of-sale"]
+    loaded = load_index(index)
+    assert "cartier-conditions-of-sale" not in loaded.documents
+    assert all(c.doc_id != "cartier-conditions-of-sale" for c in loaded.clauses)

@@ -407,6 +407,7 @@ def test_aggregate_empty() -> None:
     assert agg["items"] == 0.0
     assert agg["hit@5"] == 0.0
     assert agg["latency_p50_ms"] == 0.0
+    assert "answer_fact_recall" not in agg  # no facts to recall: no figure, not a zero
 
 
 # -- load_eval_set errors -------------------------------------------------------------------------

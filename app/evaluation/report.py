@@ -51,9 +51,15 @@ def _group_table(groups: dict[str, dict[str, Any]]) -> str:
     lines = ["| group | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     for g, agg in groups.items():
         lines.append(
-            f"| {g} | " + " | ".join(f"{agg[k]:.0f}" if k == "items" else f"{agg[k]:.3f}" for k in keys) + " |"
+            f"| {g} | " + " | ".join(_cell(agg, k) for k in keys) + " |"
         )
     return "\n".join(lines)
+
+
+def _cell(agg: dict[str, Any], key: str) -> str:
+    if key not in agg:
+        return "-"
+    return f"{agg[key]:.0f}" if key == "items" else f"{agg[key]:.3f}"
 
 
 def _plots(out: Path, results: list[ItemResult]) -> None:

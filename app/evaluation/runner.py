@@ -88,7 +88,8 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
         sum(r.citation_correct for r in cited) / sum(r.citations for r in cited) if cited else 0.0
     )
     facts = [r.fact_recall for r in answerable if r.fact_recall is not None]
-    out["answer_fact_recall"] = _mean(facts)
+    if facts:  # an outside set without answer_facts has no such figure (not a zero)
+        out["answer_fact_recall"] = _mean(facts)
     tp = sum(1 for r in results if r.answer.abstained and not r.item.answerable)
     fp = sum(1 for r in results if r.answer.abstained and r.item.answerable)
     fn = sum(1 for r in results if not r.answer.abstained and not r.item.answerable)
@@ -227,7 +228,7 @@ def summary_table(all_results: dict[str, dict[str, list[ItemResult]]]) -> str:
     for pname, by_set in all_results.items():
         for split, rs in by_set.items():
             agg = aggregate(rs)
-            cells = " | ".join(_fmt(agg[k], k) for k in TABLE_METRICS)
+            cells = " | ".join(_fmt(agg[k], k) if k in agg else "-" for k in TABLE_METRICS)
             lines.append(f"| {pname} | {split} | {len(rs)} | {cells} |")
     return "\n".join(lines)
 
