@@ -151,7 +151,11 @@ def _ask(args: argparse.Namespace) -> int:
     assistant = Assistant.from_paths(args.documents, args.index)
     if args.doc_id:
         assistant.check_filters(filters)
-    if not args.batch:
+    if args.batch:
+        if not args.batch.is_file():
+            raise InputError(f"{args.batch}: batch file not found")
+        assistant.warm_up()  # one model load, before the first question's clock starts
+    else:
         answer = assistant.ask(args.question, filters)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else answer.render_text())
         return EXIT_OK
