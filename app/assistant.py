@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,17 @@ class AssistantConfig:
     def weight(self, lang: str) -> float:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AssistantConfig:
+        """Defaults, with limits from the environment (PRIVACY_ASSISTANT_MAX_QUESTION_CHARS)."""
+        env = os.environ if environ is None else environ
+        raw = env.get("PRIVACY_ASSISTANT_MAX_QUESTION_CHARS", "")
+        if not raw:
+            return cls()
+        if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+            raise InputError(f"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS must be a whole number 1–100000, got {raw!r}")
+        return cls(max_question_chars=int(raw))
+
     def fusion_weights(self, lang: str) -> tuple[float, float, float]:
         return (self.fusion or {"en": (1.0, 1.0, 1.0), "zh": (0.0, 0.0, 1.0)})[lang]
 
@@ -96,7 +109,7 @@ class Assistant:
     @classmethod
     def from_paths(cls, documents_dir: Path, index_dir: Path, config: AssistantConfig | None = None) -> Assistant:
         del documents_dir  # the index holds the normalised documents it was built from
-        return cls(SentenceTransformerEmbedder(), index_dir, config)
+        return cls(SentenceTransformerEmbedder(), index_dir, config or AssistantConfig.from_env())
 
     # -- state -----------------------------------------------------------------------------
 

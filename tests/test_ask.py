@@ -224,3 +224,12 @@ def test_cli_without_an_index_says_to_ingest(tmp_path):
     run = _cli("--index", str(tmp_path / "none"), "ask", "hello?")
     assert run.returncode == 2
     assert "run `privacy-assistant ingest` first" in run.stderr
+
+
+def test_question_length_limit_is_configuration():
+    from app.assistant import AssistantConfig
+
+    assert AssistantConfig.from_env({}).max_question_chars == 2000
+    assert AssistantConfig.from_env({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "500"}).max_question_chars == 500
+    with pytest.raises(InputError, match="PRIVACY_ASSISTANT_MAX_QUESTION_CHARS"):
+        AssistantConfig.from_env({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "lots"})

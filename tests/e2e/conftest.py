@@ -77,7 +77,7 @@ def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log = work / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "--index", str(seed_index), "serve", "--port", str(port)],
+            [sys.executable, "-m", "app.cli", "-v", "--index", str(seed_index), "serve", "--port", str(port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"

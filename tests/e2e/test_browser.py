@@ -173,3 +173,12 @@ def test_api_from_gradio_client(server: Any) -> None:
     assert full["citations"][0]["clause_id"] and len(full["retrieved"]) >= 10
     with pytest.raises(Exception, match="credentials"):
         Client(server.url + "/agent/", verbose=False)
+
+
+def test_server_log_keeps_no_card_numbers_or_secrets(server: Any) -> None:
+    """Runs last: by now a card number was typed, logins succeeded and failed (the server
+    logs at INFO level, questions included)."""
+    log = server.log.read_text(errors="replace")
+    assert "[card number]" in log  # the typed message was logged, redacted
+    assert "4111" not in log
+    assert server.password not in log
