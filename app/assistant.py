@@ -76,7 +76,7 @@ class AssistantConfig:
         return (self.fusion or {"en": (1.0, 1.0, 1.0), "zh": (0.0, 0.0, 1.0)})[lang]
 
     def threshold(self, lang: str) -> float:
-        return (self.abstain_below or {"en": 0.22, "zh": 0.053})[lang]
+        return (self.abstain_below or {"en": 0.2267, "zh": 0.2698})[lang]
 
 
 class _State:

@@ -165,7 +165,7 @@ def plan(question: str, documents: dict[str, DocumentMeta], explicit_doc: bool) 
     """Analyse a question against the metadata of the indexed documents."""
     lang = "zh" if is_cjk(question) else "en"
     tokens = content_tokens(question, documents) or tokenize(question)
-    doc_ids = None if explicit_doc else _named_documents(question, documents)
+    doc_ids = None if explicit_doc else _named_documents(question, documents, lang)
     compare = bool(_COMPARE.search(question)) and (doc_ids is None or len(doc_ids) != 1)
     off_topic = bool(_OFF_TOPIC.search(question)) and not _PRIVACY.search(question)
     return QueryPlan(question, lang, expand(tokens), tokens, doc_ids, compare, off_topic, answer_shape(question))
@@ -185,10 +185,10 @@ def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]
     return out
 
 
-def _named_documents(question: str, documents: dict[str, DocumentMeta]) -> frozenset[str] | None:
+def _named_documents(question: str, documents: dict[str, DocumentMeta], lang: str) -> frozenset[str] | None:
     """Documents a question points at by brand, year or region; None when it names none."""
     lowered = question.lower()
-    current = {d for d, m in documents.items() if m.is_current}
+    current = default_documents(documents, lang)  # naming a brand does not name its regional policies
     brands = {m.brand.lower() for m in documents.values() if m.brand}
     named_brands = {b for b in brands if b in lowered or (b == "cartier" and "卡地亚" in question)}
     years = {m.group(0) for m in _YEAR.finditer(question)}

@@ -3,7 +3,7 @@
 The assistant is run with abstention on weak evidence switched off; for every candidate
 threshold we replay the decision from each answer's confidence and keep, per language,
 the threshold that makes the most answers right (a cited gold sentence when answerable,
-an abstention when not).
+an abstention when not) — the highest such threshold where several tie.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def best_thresholds(results: Sequence[ItemResult]) -> dict[str, tuple[float, flo
     for lang in sorted({r.item.lang for r in results}):
         group = [r for r in results if r.item.lang == lang]
         candidates = sorted({round(float(r.answer.extras.get("confidence", 0.0)) + 1e-4, 4) for r in group} | {0.0})
-        scored = [(sum(replay_ok(r, t) for r in group) / len(group), -t, t) for t in candidates]
-        accuracy, _, threshold = max(scored)
+        # Among equally right thresholds take the highest: on a tie, a referral to client
+        # relations costs less than an answer on weak evidence.
+        scored = [(sum(replay_ok(r, t) for r in group) / len(group), t) for t in candidates]
+        accuracy, threshold = max(scored)
         out[lang] = (threshold, accuracy)
     return out
