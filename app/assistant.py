@@ -20,7 +20,7 @@ from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import ClauseIndex, index_version, load_index, manifest_of
 from app.lexical import tokenize
-from app.query import QueryPlan, default_documents, has_synonyms, plan, synonyms
+from app.query import NUMBER, QueryPlan, default_documents, has_synonyms, plan, synonyms
 from app.records import Clause
 from app.retrieve import Filters, Hit, HybridRetriever
 from app.splitter import SplitterConfig
@@ -184,6 +184,7 @@ class Assistant:
             "off-topic" if query.off_topic
             else f"unknown term {unknown!r}" if unknown
             else "no evidence" if not evidence
+            else "no figure given" if query.needs_number and not any(NUMBER.search(e.text) for e in evidence)
             else "weak evidence" if confidence < self.config.threshold(query.lang)
             else ""
         )  # fmt: skip

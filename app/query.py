@@ -101,6 +101,17 @@ _ANSWER_TYPES = (
 )
 
 
+_ASKS_NUMBER = re.compile(
+    r"\bhow many\b|\bhow much time\b|\bwithin how\b|\bafter \d+ (days|months|years)\b|几年|几天|多少天|多少个月|多少年",
+    re.IGNORECASE,
+)
+NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|sixty|ninety|hundred|once|twice)\b"
+    r"|[一二三四五六七八九十百]",
+    re.IGNORECASE,
+)
+
+
 def answer_shape(question: str) -> re.Pattern[str] | None:
     """For "how long", "which e-mail", "how old" questions: the shape of an answering sentence."""
     for asks, shape in _ANSWER_TYPES:
@@ -121,6 +132,7 @@ class QueryPlan:
     compare: bool
     off_topic: bool
     shape: re.Pattern[str] | None = None
+    needs_number: bool = False  # "how many days…": an answer without a figure is no answer
 
 
 def synonyms(token: str) -> set[str]:
@@ -168,7 +180,17 @@ def plan(question: str, documents: dict[str, DocumentMeta], explicit_doc: bool) 
     doc_ids = None if explicit_doc else _named_documents(question, documents, lang)
     compare = bool(_COMPARE.search(question)) and (doc_ids is None or len(doc_ids) != 1)
     off_topic = bool(_OFF_TOPIC.search(question)) and not _PRIVACY.search(question)
-    return QueryPlan(question, lang, expand(tokens), tokens, doc_ids, compare, off_topic, answer_shape(question))
+    return QueryPlan(
+        question,
+        lang,
+        expand(tokens),
+        tokens,
+        doc_ids,
+        compare,
+        off_topic,
+        answer_shape(question),
+        bool(_ASKS_NUMBER.search(question)),
+    )
 
 
 def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]:

@@ -397,6 +397,7 @@ class Report:
     rss_mib_before: float
     rss_mib_after: float
     rss_mib_growth: float
+    rss_mib_growth_second_half: float  # from the run's midpoint to its end: a leak keeps growing
     server_cpu_percent: float  # of one core, over the measured run
     client_cpu_percent: float  # this process (the client threads)
     load_average_before: tuple[float, float, float]
@@ -407,7 +408,7 @@ class Report:
 
 def make_report(tally: Tally, duration: float, clients: int, kind: str, rss0: int, rss1: int,
                 load: tuple[float, float, float], load_before: tuple[float, float, float] = (0.0, 0.0, 0.0),
-                server_cpu_s: float = 0.0, client_cpu_s: float = 0.0) -> Report:
+                server_cpu_s: float = 0.0, client_cpu_s: float = 0.0, rss_mid: int | None = None) -> Report:
     ms = [x * 1000 for x in tally.latencies]
     mib = 1024 * 1024
     return Report(
@@ -420,6 +421,7 @@ def make_report(tally: Tally, duration: float, clients: int, kind: str, rss0: in
         latency_ms_max=round(max(ms), 1) if ms else 0.0,
         rss_mib_before=round(rss0 / mib, 1), rss_mib_after=round(rss1 / mib, 1),
         rss_mib_growth=round((rss1 - rss0) / mib, 1),
+        rss_mib_growth_second_half=round((rss1 - (rss0 if rss_mid is None else rss_mid)) / mib, 1),
         server_cpu_percent=round(100 * server_cpu_s / duration, 1) if duration else 0.0,
         client_cpu_percent=round(100 * client_cpu_s / duration, 1) if duration else 0.0,
         load_average_before=load_before, load_average=load, cpus=os.cpu_count() or 0,
@@ -441,7 +443,7 @@ def format_table(r: Report) -> str:
         ("latency mean / max", f"{r.latency_ms_mean:.0f} / {r.latency_ms_max:.0f} ms"),
         ("server RSS before", f"{r.rss_mib_before:.1f} MiB"),
         ("server RSS after", f"{r.rss_mib_after:.1f} MiB"),
-        ("server RSS growth", f"{r.rss_mib_growth:+.1f} MiB"),
+        ("server RSS growth", f"{r.rss_mib_growth:+.1f} MiB ({r.rss_mib_growth_second_half:+.1f} MiB in the 2nd half)"),
         ("server / client CPU", f"{r.server_cpu_percent:.0f} % / {r.client_cpu_percent:.0f} % of one core"),
         ("load avg before (1/5/15)", " ".join(f"{x:.2f}" for x in r.load_average_before) + f" on {r.cpus} CPUs"),
         ("load avg after (1/5/15)", " ".join(f"{x:.2f}" for x in r.load_average)),
@@ -498,9 +500,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         note(f"running {args.clients} {args.client} clients for {args.seconds:g} s "
              f"(load average {load_before[0]:.2f}) …")
         cpu0, mine0 = server.cpu(), time.process_time()
+        midpoint: list[int] = []
+        timer = threading.Timer(args.seconds / 2, lambda: midpoint.append(server.rss()))
+        timer.start()
         tally, duration = run_clients(server.url, args.clients, args.seconds, args.max_requests, args.client,
                                       args.timeout)
         server_cpu, client_cpu = server.cpu() - cpu0, time.process_time() - mine0
+        timer.cancel()
         time.sleep(1.0)
         rss1 = server.rss()
         if server.proc.poll() is not None:
@@ -509,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.stop()
     report = make_report(tally, duration, args.clients, args.client, rss0, rss1, os.getloadavg(), load_before,
-                         server_cpu, client_cpu)
+                         server_cpu, client_cpu, midpoint[0] if midpoint else None)
     if args.json:
         print(json.dumps(asdict(report), ensure_ascii=False))
     else:
