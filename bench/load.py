@@ -137,6 +137,12 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on the machine have used since boot (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
 def rss_bytes(pid: int) -> int:
     """VmRSS of `pid` and its descendants, in bytes (Linux /proc)."""
     total = 0
@@ -282,6 +288,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     throttled: int = 0
+    active_clients: int = 0  # clients that sent at least one request
     samples: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -302,13 +309,18 @@ def run_clients(
     tally = Tally()
     issued = 0
     issued_lock = threading.Lock()
-    start_gate = threading.Barrier(clients + 1)
-    deadline = [0.0]
+    start = [0.0, 0.0]  # when the run started, when it ends
+
+    def open_gate() -> None:  # run by the barrier once every client is ready, before any goes
+        start[0] = time.monotonic()
+        start[1] = start[0] + seconds
+
+    start_gate = threading.Barrier(clients, action=open_gate, timeout=120)
 
     def take() -> bool:
         nonlocal issued
         with issued_lock:
-            if issued >= max_requests or time.monotonic() >= deadline[0]:
+            if issued >= max_requests or time.monotonic() >= start[1]:
                 return False
             issued += 1
             return True
@@ -320,12 +332,22 @@ def run_clients(
             with tally.lock:
                 tally.errors += 1
                 tally.samples.append(f"client setup: {exc!r}"[:200])
-            start_gate.wait()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                start_gate.wait()
             return
-        start_gate.wait()
+        try:
+            start_gate.wait()
+        except threading.BrokenBarrierError:
+            close()
+            with tally.lock:
+                tally.errors += 1
+                tally.samples.append("clients not ready within 120 s")
+            return
         i = n * 7  # each client starts at a different question
+        done = 0
         try:
             while take():
+                done += 1
                 question = questions[i % len(questions)]
                 i += 1
                 t0 = time.perf_counter()
@@ -346,16 +368,20 @@ def run_clients(
                             tally.samples.append(why)
         finally:
             close()
+            if done:
+                with tally.lock:
+                    tally.active_clients += 1
 
     threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
     for t in threads:
         t.start()
-    start_gate.wait()
-    t0 = time.monotonic()
-    deadline[0] = t0 + seconds
+    give_up = time.monotonic() + seconds + 2 * timeout_s + 60  # client setup, the run, the last requests
     for t in threads:
-        t.join(seconds + timeout_s + 30)
-    return tally, time.monotonic() - t0
+        t.join(max(0.0, give_up - time.monotonic()))
+    if any(t.is_alive() for t in threads):
+        tally.errors += 1
+        tally.samples.append("clients still running at the time limit")
+    return tally, time.monotonic() - start[0] if start[0] else 0.0
 
 
 def warm_up(url: str, kind: str, rounds: int = 2) -> None:
@@ -383,6 +409,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 @dataclass
 class Report:
     clients: int
+    active_clients: int
     client_kind: str
     duration_s: float
     requests: int
@@ -394,12 +421,14 @@ class Report:
     latency_ms_p99: float
     latency_ms_mean: float
     latency_ms_max: float
+    rss_mib_idle: float  # after the one-client warm-up, before the concurrent one
     rss_mib_before: float
     rss_mib_after: float
     rss_mib_growth: float
     rss_mib_growth_second_half: float  # from the run's midpoint to its end: a leak keeps growing
     server_cpu_percent: float  # of one core, over the measured run
     client_cpu_percent: float  # this process (the client threads)
+    other_cpu_percent: float  # everything else on the machine: well above 0, and the figures are disturbed
     load_average_before: tuple[float, float, float]
     load_average: tuple[float, float, float]
     cpus: int
@@ -408,22 +437,27 @@ class Report:
 
 def make_report(tally: Tally, duration: float, clients: int, kind: str, rss0: int, rss1: int,
                 load: tuple[float, float, float], load_before: tuple[float, float, float] = (0.0, 0.0, 0.0),
-                server_cpu_s: float = 0.0, client_cpu_s: float = 0.0, rss_mid: int | None = None) -> Report:
+                server_cpu_s: float = 0.0, client_cpu_s: float = 0.0, rss_mid: int | None = None,
+                rss_idle: int | None = None, machine_cpu_s: float | None = None) -> Report:
     ms = [x * 1000 for x in tally.latencies]
     mib = 1024 * 1024
     return Report(
-        clients=clients, client_kind=kind, duration_s=round(duration, 2), requests=len(ms),
+        clients=clients, active_clients=tally.active_clients, client_kind=kind, duration_s=round(duration, 2),
+        requests=len(ms),
         errors=tally.errors, throttled=tally.throttled,
         throughput_rps=round(len(ms) / duration, 2) if duration else 0.0,
         latency_ms_p50=round(percentile(ms, 50), 1), latency_ms_p95=round(percentile(ms, 95), 1),
         latency_ms_p99=round(percentile(ms, 99), 1),
         latency_ms_mean=round(statistics.fmean(ms), 1) if ms else 0.0,
         latency_ms_max=round(max(ms), 1) if ms else 0.0,
+        rss_mib_idle=round((rss0 if rss_idle is None else rss_idle) / mib, 1),
         rss_mib_before=round(rss0 / mib, 1), rss_mib_after=round(rss1 / mib, 1),
         rss_mib_growth=round((rss1 - rss0) / mib, 1),
         rss_mib_growth_second_half=round((rss1 - (rss0 if rss_mid is None else rss_mid)) / mib, 1),
         server_cpu_percent=round(100 * server_cpu_s / duration, 1) if duration else 0.0,
         client_cpu_percent=round(100 * client_cpu_s / duration, 1) if duration else 0.0,
+        other_cpu_percent=round(max(0.0, 100 * (machine_cpu_s - server_cpu_s - client_cpu_s) / duration), 1)
+        if duration and machine_cpu_s is not None else 0.0,
         load_average_before=load_before, load_average=load, cpus=os.cpu_count() or 0,
         error_samples=tally.samples,
     )
@@ -431,7 +465,7 @@ def make_report(tally: Tally, duration: float, clients: int, kind: str, rss0: in
 
 def format_table(r: Report) -> str:
     rows = [
-        ("clients", f"{r.clients} ({r.client_kind} client)"),
+        ("clients", f"{r.clients} ({r.client_kind} client; {r.active_clients} sent requests)"),
         ("duration", f"{r.duration_s:.1f} s"),
         ("requests", f"{r.requests}"),
         ("errors", f"{r.errors}"),
@@ -441,10 +475,11 @@ def format_table(r: Report) -> str:
         ("latency p95", f"{r.latency_ms_p95:.0f} ms"),
         ("latency p99", f"{r.latency_ms_p99:.0f} ms"),
         ("latency mean / max", f"{r.latency_ms_mean:.0f} / {r.latency_ms_max:.0f} ms"),
-        ("server RSS before", f"{r.rss_mib_before:.1f} MiB"),
+        ("server RSS idle / before", f"{r.rss_mib_idle:.1f} / {r.rss_mib_before:.1f} MiB"),
         ("server RSS after", f"{r.rss_mib_after:.1f} MiB"),
         ("server RSS growth", f"{r.rss_mib_growth:+.1f} MiB ({r.rss_mib_growth_second_half:+.1f} MiB in the 2nd half)"),
-        ("server / client CPU", f"{r.server_cpu_percent:.0f} % / {r.client_cpu_percent:.0f} % of one core"),
+        ("CPU server / client / other", f"{r.server_cpu_percent:.0f} / {r.client_cpu_percent:.0f} / "
+                                        f"{r.other_cpu_percent:.0f} % of one core"),
         ("load avg before (1/5/15)", " ".join(f"{x:.2f}" for x in r.load_average_before) + f" on {r.cpus} CPUs"),
         ("load avg after (1/5/15)", " ".join(f"{x:.2f}" for x in r.load_average)),
     ]
@@ -468,7 +503,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--client", choices=sorted(CALLERS), default="http", help="client kind (see above)")
     p.add_argument("--max-requests", type=int, default=100_000, help="hard cap on measured requests")
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
-    p.add_argument("--warmup", type=int, default=1, help="warm-up rounds over the question list")
+    p.add_argument("--warmup", type=int, default=1, help="warm-up passes over the question list, one client")
+    p.add_argument("--warmup-seconds", type=float, default=10.0,
+                   help="then this long with all the clients (not measured), so that the memory figures "
+                        "compare a server warmed up at this concurrency")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra environment for the server (repeatable), e.g. to try a Gradio setting")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
@@ -491,21 +529,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         note(f"starting server on {server.url} (index {index}) …")
         server.wait_ready()
-        note(f"warming up ({args.warmup} × {len(QUESTIONS)} questions) …")
+        note(f"warming up ({args.warmup} × {len(QUESTIONS)} questions, then {args.warmup_seconds:g} s "
+             f"with {args.clients} clients) …")
         if args.warmup:
             warm_up(server.url, args.client, args.warmup)
+        rss_idle = server.rss()
+        if args.warmup_seconds > 0:
+            warm, _ = run_clients(server.url, args.clients, min(args.warmup_seconds, 60.0), args.max_requests,
+                                  args.client, args.timeout)
+            if warm.errors:
+                note(f"warm-up: {warm.errors} errors, e.g. {warm.samples[:1]}")
         time.sleep(1.0)
         rss0 = server.rss()
         load_before = os.getloadavg()
         note(f"running {args.clients} {args.client} clients for {args.seconds:g} s "
              f"(load average {load_before[0]:.2f}) …")
-        cpu0, mine0 = server.cpu(), time.process_time()
+        cpu0, mine0, all0 = server.cpu(), time.process_time(), machine_busy_seconds()
         midpoint: list[int] = []
         timer = threading.Timer(args.seconds / 2, lambda: midpoint.append(server.rss()))
         timer.start()
         tally, duration = run_clients(server.url, args.clients, args.seconds, args.max_requests, args.client,
                                       args.timeout)
         server_cpu, client_cpu = server.cpu() - cpu0, time.process_time() - mine0
+        machine_cpu = machine_busy_seconds() - all0
         timer.cancel()
         time.sleep(1.0)
         rss1 = server.rss()
@@ -515,13 +561,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.stop()
     report = make_report(tally, duration, args.clients, args.client, rss0, rss1, os.getloadavg(), load_before,
-                         server_cpu, client_cpu, midpoint[0] if midpoint else None)
+                         server_cpu, client_cpu, midpoint[0] if midpoint else None, rss_idle,
+                         machine_cpu)
     if args.json:
         print(json.dumps(asdict(report), ensure_ascii=False))
     else:
-        print(f"command: bench/load.py --clients {args.clients} --seconds {args.seconds:g} --client {args.client}")
+        shown = " ".join(sys.argv[1:] if argv is None else argv)
+        print(f"command: bench/load.py {shown}  (client: {args.client}, warm-up {args.warmup_seconds:g} s)")
         print(format_table(report))
-    return 1 if report.errors or report.throttled else 0
+    return 1 if report.errors or report.throttled or report.active_clients < report.clients else 0
 
 
 if __name__ == "__main__":
