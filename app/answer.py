@@ -49,7 +49,6 @@ class Answer:
     latency_ms: float
     lang: str = "en"
     contact: str = ""  # where to turn when the notices do not answer
-    notice: str = ""  # a message about the question itself (a card number typed, a limit)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,7 +67,6 @@ class Answer:
             "latency_ms": round(self.latency_ms, 2),
             "lang": self.lang,
             "contact": self.contact,
-            **({"notice": self.notice} if self.notice else {}),
             **self.extras,
         }
 

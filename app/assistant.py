@@ -135,9 +135,6 @@ class Assistant:
         self.embedder.embed_query("warm up")
         tokenize("预热")
 
-    def documents(self) -> dict[str, object]:
-        return dict(self.state().metas)
-
     def check_filters(self, filters: dict[str, object]) -> Filters:
         """Validate filters against the index: an unknown doc_id is an input error."""
         parsed = Filters.from_dict(filters)
