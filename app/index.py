@@ -213,7 +213,7 @@ def _write_build(
     """Write a complete build into a fresh folder; return it once everything is on disk."""
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
     tmp = builds / f".tmp-{stamp}"
     tmp.mkdir()
     try:
@@ -289,6 +289,7 @@ def _fsync_tree(folder: Path) -> None:
 def _swap_current(index_dir: Path, build: Path) -> None:
     """Point ``current`` at ``build`` atomically, then drop builds no longer needed."""
     link = index_dir / CURRENT
+    previous = link.resolve() if link.exists() else None
     tmp_link = index_dir / f".current-{os.getpid()}"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
@@ -299,13 +300,12 @@ def _swap_current(index_dir: Path, build: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    # Keep the new build and the one it replaced (a server may still be reading it); drop
+    # older builds and the leftovers of killed ingests. Chosen by identity, never by name.
+    keep = {build.resolve(), previous}
     for old in (index_dir / BUILDS).iterdir():
-        # Keep the new build and the one before it (a server may still be reading it).
-        if old != build and old.name.startswith(".tmp-"):
+        if old.resolve() not in keep:
             shutil.rmtree(old, ignore_errors=True)
-    kept = sorted((p for p in (index_dir / BUILDS).iterdir() if not p.name.startswith(".")), reverse=True)
-    for old in kept[2:]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _read_previous(index_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
