@@ -10,6 +10,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import ClauseIndex, index_version, load_index, manifest_of
 from app.lexical import tokenize
-from app.query import NUMBER, QueryPlan, default_documents, has_synonyms, plan, synonyms
+from app.query import NUMBER, Catalog, QueryPlan, has_synonyms, plan, synonyms
 from app.records import Clause
 from app.retrieve import Filters, Hit, HybridRetriever
 from app.splitter import SplitterConfig
+from app.timing import Stages
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +87,22 @@ class _State:
     def __init__(self, index: ClauseIndex) -> None:
         self.index = index
         self.retriever = HybridRetriever(index)
-        self.metas = {d: doc.meta for d, doc in index.documents.items()}
-        self.sentence_tokens = [
-            set(tokenize(c.text[s.start - c.start : s.end - c.start])) for c in index.clauses for s in c.sentences
-        ]
+        self.metas = Catalog({d: doc.meta for d, doc in index.documents.items()})
+        self._sentence_tokens: dict[int, set[str]] = {}
         self.contacts = _contacts(index)
         # Symmetric-delete neighbourhood of the vocabulary: a word one typo away from a
         # policy word shares a one-deletion variant with it (cheap fuzzy lookup).
         self.near_vocab = {v for word in self.retriever.lexical.vocab for v in _deletions(word)}
         self.version = ""
+
+    def sentence_tokens(self, clause: Clause, row: int, j: int) -> set[str]:
+        """Tokens of sentence ``j`` of the clause at ``row`` (computed on first use)."""
+        key = int(self.index.sentence_offsets[row]) + j
+        if (found := self._sentence_tokens.get(key)) is None:
+            span = clause.sentences[j]
+            text = clause.text[span.start - clause.start : span.end - clause.start]
+            found = self._sentence_tokens[key] = set(tokenize(text))
+        return found
 
 
 class Assistant:
@@ -158,23 +167,35 @@ class Assistant:
             )
         return text
 
-    def ask(self, question: str, filters: dict[str, object] | None = None, qid: str = "q") -> Answer:
-        """Answer one question from the policies, citing the sentences it relies on."""
+    def ask(
+        self,
+        question: str,
+        filters: dict[str, object] | None = None,
+        qid: str = "q",
+        timings: dict[str, float] | None = None,
+    ) -> Answer:
+        """Answer one question from the policies, citing the sentences it relies on.
+        ``timings``, when given, receives the milliseconds spent in each stage."""
         started = time.perf_counter()
+        stages = Stages(timings)
         text = self.clean_question(question)
         state = self.state()
         parsed = self.check_filters(filters or {})
         query = plan(text, state.metas, explicit_doc=bool(parsed.doc_id))
+        stages.lap("question analysis")
         vector = self.embedder.embed_query(text)
+        stages.lap("query embedding")
         retriever = state.retriever
         docs = self._candidate_docs(query, parsed, state)
         allowed = retriever.mask(parsed, docs, lang=query.lang)
+        stages.lap("filters")
         weights = self.config.fusion_weights(query.lang)
-        hits = retriever.search(vector, query.tokens, allowed, self.config.top_k, weights)
+        hits = retriever.search(vector, query.tokens, allowed, self.config.top_k, weights, stages)
         if query.compare and docs is not None and len(docs) > 1:
             evidence = self._compare(state, query, vector, parsed, docs)
         else:
             evidence = self._select(state, query, vector, hits[: self.config.evidence_clauses])
+        stages.lap("sentence selection")
         confidence = self._confidence(state, query, evidence[0]) if evidence else 0.0
         unknown = self._unknown_entity(text, state)
         reason = (
@@ -195,6 +216,7 @@ class Assistant:
             answer_text, citations = abstention_text(query.lang, contact, query.off_topic), list[Citation]()
         else:
             answer_text, citations = compose(evidence, state.metas, query.lang)
+        stages.lap("composition")
         return Answer(
             id=qid,
             question=text,
@@ -211,15 +233,15 @@ class Assistant:
             },
         )
 
-    def _candidate_docs(self, query: QueryPlan, filters: Filters, state: _State) -> set[str] | None:
+    def _candidate_docs(self, query: QueryPlan, filters: Filters, state: _State) -> AbstractSet[str] | None:
         """Named documents, else every current one (superseded versions only when asked)."""
         if filters.doc_id:
             return None  # the filter already decides
         if query.doc_ids:
-            return set(query.doc_ids)
+            return query.doc_ids
         if filters:  # a brand, region or language filter chooses among the current policies
-            return {d for d, m in state.metas.items() if m.is_current}
-        return default_documents(state.metas, query.lang)
+            return state.metas.current
+        return state.metas.default(query.lang)
 
     def _select(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
         """The sentences that answer: the best one, and close seconds that add to it."""
@@ -240,7 +262,7 @@ class Assistant:
         return chosen
 
     def _compare(
-        self, state: _State, query: QueryPlan, vector: np.ndarray, filters: Filters, docs: set[str]
+        self, state: _State, query: QueryPlan, vector: np.ndarray, filters: Filters, docs: AbstractSet[str]
     ) -> list[Evidence]:
         """The best sentences of each document compared (a close second too), in date order."""
         evidence: list[Evidence] = []
@@ -266,7 +288,7 @@ class Assistant:
                 continue
             dense = state.index.sentence_vectors[rows.start : rows.stop] @ vector
             for j, span in enumerate(hit.clause.sentences):
-                lex = lexical.coverage(query.terms, state.sentence_tokens[rows.start + j], synonyms)
+                lex = lexical.coverage(query.terms, state.sentence_tokens(hit.clause, hit.row, j), synonyms)
                 score = w * float(dense[j]) + (1 - w) * lex
                 score = 0.8 * score + 0.2 * hit.score  # the clause's own rank counts too
                 if query.shape is not None and query.shape.search(
@@ -280,9 +302,8 @@ class Assistant:
         """How well the lead sentence answers: its score, and how much of the question's
         own wording (IDF-weighted) it carries. Calibrated with `eval --calibrate`."""
         row = state.index.by_id[lead.clause.clause_id]
-        rows = state.index.sentence_rows(row)
         j = next(k for k, s in enumerate(lead.clause.sentences) if s.start == lead.start)
-        carried = state.retriever.lexical.coverage(query.terms, state.sentence_tokens[rows.start + j], synonyms)
+        carried = state.retriever.lexical.coverage(query.terms, state.sentence_tokens(lead.clause, row, j), synonyms)
         return 0.5 * lead.score + 0.5 * carried
 
     def _unknown_entity(self, text: str, state: _State) -> str:
@@ -310,8 +331,8 @@ class Assistant:
         if hits:
             top = state.metas[hits[0].clause.doc_id]
             preferred.append(top.doc_id)
-            preferred.extend(d for d, m in sorted(state.metas.items()) if m.brand == top.brand and m.is_current)
-        preferred.extend(d for d, m in sorted(state.metas.items()) if m.is_current)
+            preferred.extend(sorted(state.metas.by_brand.get(top.brand.lower(), frozenset()) & state.metas.current))
+        preferred.extend(state.metas.current_sorted)
         # A policy written in the question's language first, then any that has a contact.
         for want_lang in (True, False):
             for doc_id in preferred:

@@ -8,7 +8,8 @@ Layout of an index folder::
         manifest.json                model, dimension, chunking, document and file hashes
         documents.jsonl              metadata and normalised text of each document
         clauses.jsonl                clause records, in FAISS row order
-        vectors.npz                  clause and sentence vectors (reused by the next ingest)
+        vectors.npz                  sentence and heading vectors (reused by the next ingest), and
+                                     the clause vectors derived from them
         docstore.json, index_store.json, default__vector_store.json, ...
                                      llama-index's VectorStoreIndex over a FaissVectorStore
 
@@ -23,10 +24,11 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,10 +44,12 @@ from app.splitter import SplitterConfig, split_document
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: clause vectors derived from sentence and heading vectors
 CURRENT = "current"
 BUILDS = "builds"
 MANIFEST = "manifest.json"
+SENTENCE_INDEX = "sentences.faiss"  # written only when the sentence index is IVF
+DEFAULT_ANN_THRESHOLD = 100_000
 _DATA_FILES = ("documents.jsonl", "clauses.jsonl", "vectors.npz", "default__vector_store.json")
 
 
@@ -75,13 +79,49 @@ class ClauseIndex:
     sentence_offsets: np.ndarray  # clause i owns rows sentence_offsets[i]:sentence_offsets[i+1]
     faiss_index: Any
     path: Path
+    sentence_index: Any = None  # FAISS over the sentence vectors (flat ones are built at load)
     by_id: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_id = {c.clause_id: i for i, c in enumerate(self.clauses)}
+        if self.sentence_index is None:
+            self.sentence_index = new_faiss_index(self.sentence_vectors, ann_threshold=len(self.sentence_vectors) + 1)
+            self.sentence_index.add(self.sentence_vectors)
 
     def sentence_rows(self, clause_row: int) -> range:
         return range(int(self.sentence_offsets[clause_row]), int(self.sentence_offsets[clause_row + 1]))
+
+
+def ann_threshold_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """``PRIVACY_ASSISTANT_ANN_THRESHOLD``: vector count from which a FAISS index is IVF."""
+    raw = (os.environ if environ is None else environ).get("PRIVACY_ASSISTANT_ANN_THRESHOLD", "")
+    if not raw:
+        return DEFAULT_ANN_THRESHOLD
+    if not raw.isdigit() or int(raw) < 1:
+        raise InputError(f"PRIVACY_ASSISTANT_ANN_THRESHOLD must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+def new_faiss_index(vectors: np.ndarray, ann_threshold: int) -> Any:
+    """An empty FAISS index for ``vectors`` (inner product on unit vectors = cosine): flat,
+    or from ``ann_threshold`` rows on, IVF with about 4·√n lists, trained on a sample."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n < ann_threshold:
+        return faiss.IndexFlatIP(dim)
+    nlist = int(min(65_536, max(64, 4 * math.sqrt(n))))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(n, size=min(n, 64 * nlist), replace=False)
+    index.train(np.ascontiguousarray(vectors[np.sort(sample)]))
+    return index
+
+
+def describe_faiss(index: Any) -> str:
+    """ "Flat" or "IVF<lists>", for the manifest and the benchmarks."""
+    import faiss
+
+    return f"IVF{index.nlist}" if isinstance(index, faiss.IndexIVF) else "Flat"
 
 
 def manifest_of(embedder_identity: dict[str, Any], splitter: SplitterConfig) -> dict[str, Any]:
@@ -107,10 +147,14 @@ def build_index(
     embedder: Embedder,
     splitter: SplitterConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
+    ann_threshold: int | None = None,
 ) -> IngestSummary:
-    """Ingest ``documents_dir`` into ``index_dir``, re-embedding only changed text."""
+    """Ingest ``documents_dir`` into ``index_dir``, re-embedding only changed text. From
+    ``ann_threshold`` vectors on (default: ``PRIVACY_ASSISTANT_ANN_THRESHOLD``, else
+    100,000), a FAISS index is IVF rather than flat."""
     started = time.perf_counter()
     splitter = splitter or SplitterConfig()
+    ann_threshold = ann_threshold or ann_threshold_from_env()
     loaded = load_documents(documents_dir)  # validates every file before anything is written
     with _lock(index_dir):
         previous = _read_previous(index_dir)
@@ -120,7 +164,8 @@ def build_index(
         same_settings = previous is not None and all(previous[0].get(k) == v for k, v in settings.items())
         old_hashes: dict[str, str] = previous[0]["documents"] if previous and same_settings else {}
         old_meta: dict[str, str] = previous[0].get("metadata", {}) if previous and same_settings else {}
-        if same_settings and old_hashes == doc_hashes and old_meta == meta_hashes and previous:
+        same_ann = previous is not None and previous[0].get("ann_threshold") == ann_threshold
+        if same_settings and same_ann and old_hashes == doc_hashes and old_meta == meta_hashes and previous:
             return IngestSummary(
                 documents=previous[0]["clause_counts"],
                 embedded=0,
@@ -134,10 +179,12 @@ def build_index(
         cache = previous[1] if previous and same_settings else {}
         clauses_by_doc = {doc.doc_id: split_document(doc.doc_id, norm, splitter) for doc, norm in loaded}
         clauses = [c for doc, _ in loaded for c in clauses_by_doc[doc.doc_id]]
-        texts = [c.embed_text() for c in clauses] + [
-            c.text[s.start - c.start : s.end - c.start] for c in clauses for s in c.sentences
-        ]
+        sentences, headings = texts_to_embed(clauses)
+        texts = sentences + headings
         vectors, embedded = _vectors_for(texts, cache, embedder, progress)
+        sentence_vectors = vectors[: len(sentences)]
+        heading_vectors = dict(zip(headings, vectors[len(sentences) :], strict=True))
+        clause_vectors = clause_vectors_from(clauses, sentence_vectors, heading_vectors)
         n = len(clauses)
         counts = {doc.doc_id: len(clauses_by_doc[doc.doc_id]) for doc, _ in loaded}
         manifest = {
@@ -146,10 +193,11 @@ def build_index(
             "metadata": meta_hashes,
             "clause_counts": counts,
             "clauses": n,
-            "sentences": len(texts) - n,
+            "sentences": len(sentences),
+            "ann_threshold": ann_threshold,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        build = _write_build(index_dir, [d for d, _ in loaded], clauses, vectors[:n], vectors[n:], texts, manifest)
+        build = _write_build(index_dir, [d for d, _ in loaded], clauses, clause_vectors, vectors, texts, manifest)
         _swap_current(index_dir, build)
         return IngestSummary(
             documents=counts,
@@ -163,6 +211,34 @@ def build_index(
             up_to_date=False,
             path=str(index_dir / CURRENT),
         )
+
+
+def texts_to_embed(clauses: list[Clause]) -> tuple[list[str], list[str]]:
+    """What an index embeds: every sentence, clause by clause, and each distinct heading."""
+    sentences = [c.text[s.start - c.start : s.end - c.start] for c in clauses for s in c.sentences]
+    return sentences, sorted({c.section_title for c in clauses if c.section})
+
+
+def clause_vectors_from(
+    clauses: list[Clause], sentence_vectors: np.ndarray, headings: dict[str, np.ndarray]
+) -> np.ndarray:
+    """A clause's vector from the vectors of its sentences and its section heading.
+
+    The model mean-pools its token vectors, so a clause's vector is close to the
+    length-weighted mean of its parts' vectors; deriving it saves embedding every text
+    twice (the clause, then its sentences), about half the cost of an ingest. The
+    heading counts like a sentence: it gives a short clause its context."""
+    out = np.zeros((len(clauses), sentence_vectors.shape[1]), dtype=np.float32)
+    row = 0
+    for i, clause in enumerate(clauses):
+        for span in clause.sentences:
+            out[i] += (span.end - span.start) * sentence_vectors[row]
+            row += 1
+        if clause.section:
+            title = clause.section_title
+            out[i] += len(title) * headings[title]
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms > 0, norms, 1.0)
 
 
 def _meta_hash(meta: DocumentMeta) -> str:
@@ -206,7 +282,7 @@ def _write_build(
     documents: list[Document],
     clauses: list[Clause],
     clause_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
+    text_vectors: np.ndarray,
     texts: list[str],
     manifest: dict[str, Any],
 ) -> Path:
@@ -227,11 +303,22 @@ def _write_build(
         np.savez(
             tmp / "vectors.npz",
             clauses=clause_vectors,
-            sentences=sentence_vectors,
-            keys=np.array([_text_key(t) for t in texts]),
+            sentences=text_vectors[: manifest["sentences"]],
+            headings=text_vectors[manifest["sentences"] :],
+            keys=np.array([_text_key(t) for t in texts]),  # of the sentences, then the headings
         )
-        _persist_llama_index(tmp, clauses, clause_vectors)
-        manifest["files"] = {name: _file_sha256(tmp / name) for name in _DATA_FILES}
+        clause_index = new_faiss_index(clause_vectors, manifest["ann_threshold"])
+        _persist_llama_index(tmp, clauses, clause_vectors, clause_index)
+        sentence_vectors = text_vectors[: manifest["sentences"]]
+        sentence_index = new_faiss_index(sentence_vectors, manifest["ann_threshold"])
+        manifest["faiss"] = {"clauses": describe_faiss(clause_index), "sentences": describe_faiss(sentence_index)}
+        if manifest["faiss"]["sentences"] != "Flat":
+            import faiss
+
+            sentence_index.add(sentence_vectors)
+            faiss.write_index(sentence_index, str(tmp / SENTENCE_INDEX))
+        names = [*_DATA_FILES, *([SENTENCE_INDEX] if (tmp / SENTENCE_INDEX).exists() else [])]
+        manifest["files"] = {name: _file_sha256(tmp / name) for name in names}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         _fsync_tree(tmp)
         final = builds / stamp
@@ -242,15 +329,14 @@ def _write_build(
         raise
 
 
-def _persist_llama_index(folder: Path, clauses: list[Clause], vectors: np.ndarray) -> None:
+def _persist_llama_index(folder: Path, clauses: list[Clause], vectors: np.ndarray, faiss_index: Any) -> None:
     """A llama-index VectorStoreIndex over a FaissVectorStore, nodes carrying their vectors."""
-    import faiss
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.embeddings import MockEmbedding
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(vectors.shape[1]))
+    store = FaissVectorStore(faiss_index=faiss_index)
     context = StorageContext.from_defaults(vector_store=store)
     nodes = [
         TextNode(
@@ -320,7 +406,7 @@ def _read_previous(index_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarra
             if _file_sha256(folder / name) != digest:
                 raise ValueError(f"{name} does not match its hash")
         with np.load(folder / "vectors.npz") as data:
-            rows = np.vstack([data["clauses"], data["sentences"]])
+            rows = np.vstack([data["sentences"], data["headings"]])
             cache = dict(zip(data["keys"].tolist(), rows, strict=True))
         return manifest, cache
     except (IndexError_, OSError, ValueError, KeyError) as exc:
@@ -381,12 +467,17 @@ def load_index(index_dir: Path, expected: dict[str, Any] | None = None) -> Claus
             clause_vectors = data["clauses"]
             sentence_vectors = data["sentences"]
         faiss_index = faiss.read_index(str(folder / "default__vector_store.json"))
+        sentence_index = faiss.read_index(str(folder / SENTENCE_INDEX)) if (folder / SENTENCE_INDEX).exists() else None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexError_(f"{folder}: index cannot be read ({exc}); {hint}") from None
     if faiss_index.ntotal != len(clauses) or len(clause_vectors) != len(clauses):
         raise IndexError_(f"{folder}: index files disagree on the clause count; {hint}")
+    if sentence_index is not None and sentence_index.ntotal != len(sentence_vectors):
+        raise IndexError_(f"{folder}: index files disagree on the sentence count; {hint}")
     offsets = np.cumsum([0] + [len(c.sentences) for c in clauses])
-    return ClauseIndex(manifest, documents, clauses, clause_vectors, sentence_vectors, offsets, faiss_index, folder)
+    return ClauseIndex(
+        manifest, documents, clauses, clause_vectors, sentence_vectors, offsets, faiss_index, folder, sentence_index
+    )
 
 
 def _clause_from_json(row: dict[str, Any]) -> Clause:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from app.lexical import tokenize
 from app.normalize import is_cjk
@@ -164,16 +165,56 @@ _SCOPE_WORDS = set(
 )
 
 
-def content_tokens(question: str, documents: dict[str, DocumentMeta]) -> list[str]:
+class Catalog(dict[str, DocumentMeta]):
+    """The indexed documents' metadata by doc id, with what every question needs from it
+    worked out once (a question must not loop over thousands of policies)."""
+
+    @cached_property
+    def scope_tokens(self) -> frozenset[str]:
+        scope = set(_SCOPE_WORDS) | set(tokenize("卡地亚"))
+        for brand in {m.brand for m in self.values()}:
+            scope.update(tokenize(brand))
+        return frozenset(scope)
+
+    @cached_property
+    def by_brand(self) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = {}
+        for doc_id, meta in self.items():
+            if meta.brand:
+                out.setdefault(meta.brand.lower(), set()).add(doc_id)
+        return {b: frozenset(d) for b, d in out.items()}
+
+    @cached_property
+    def current(self) -> frozenset[str]:
+        return frozenset(d for d, m in self.items() if m.is_current)
+
+    @cached_property
+    def current_sorted(self) -> tuple[str, ...]:
+        return tuple(sorted(self.current))
+
+    @cached_property
+    def superseded(self) -> frozenset[str]:
+        return frozenset(d for d, m in self.items() if not m.is_current)
+
+    @cached_property
+    def china(self) -> frozenset[str]:
+        return frozenset(d for d, m in self.items() if "china" in m.region.lower())
+
+    def default(self, lang: str) -> frozenset[str]:
+        """``default_documents`` for a language, computed once."""
+        cache: dict[str, frozenset[str]] = self.__dict__.setdefault("_default", {})
+        if lang not in cache:
+            cache[lang] = frozenset(default_documents(self, lang))
+        return cache[lang]
+
+
+def content_tokens(question: str, documents: Catalog) -> list[str]:
     """The question's tokens less brand names, years and the word "policy"."""
-    scope = set(_SCOPE_WORDS)
-    for meta in documents.values():
-        scope.update(tokenize(meta.brand))
-    scope.update(tokenize("卡地亚"))
+    scope = documents.scope_tokens
     return [t for t in tokenize(question) if t not in scope and not _YEAR.fullmatch(t)]
 
 
-def plan(question: str, documents: dict[str, DocumentMeta], explicit_doc: bool) -> QueryPlan:
+def plan(question: str, documents: Catalog, explicit_doc: bool) -> QueryPlan:
     """Analyse a question against the metadata of the indexed documents."""
     lang = "zh" if is_cjk(question) else "en"
     tokens = content_tokens(question, documents) or tokenize(question)
@@ -207,20 +248,19 @@ def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]
     return out
 
 
-def _named_documents(question: str, documents: dict[str, DocumentMeta], lang: str) -> frozenset[str] | None:
+def _named_documents(question: str, documents: Catalog, lang: str) -> frozenset[str] | None:
     """Documents a question points at by brand, year or region; None when it names none."""
     lowered = question.lower()
-    current = default_documents(documents, lang)  # naming a brand does not name its regional policies
-    brands = {m.brand.lower() for m in documents.values() if m.brand}
-    named_brands = {b for b in brands if b in lowered or (b == "cartier" and "卡地亚" in question)}
+    current = documents.default(lang)  # naming a brand does not name its regional policies
+    named_brands = {b for b in documents.by_brand if b in lowered or (b == "cartier" and "卡地亚" in question)}
     years = {m.group(0) for m in _YEAR.finditer(question)}
     selected: set[str] = set()
     if years:
         selected |= {d for d, m in documents.items() if any(y in m.effective_date or y in d for y in years)}
     if _OLD.search(question):
-        selected |= {d for d, m in documents.items() if not m.is_current}
+        selected |= documents.superseded
     if named_brands:
-        by_brand = {d for d, m in documents.items() if m.brand.lower() in named_brands}
+        by_brand = set().union(*(documents.by_brand[b] for b in named_brands))
         if selected:
             # "Cartier's 2010 policy" names the year; "Cartier vs Harry Winston in 2015" adds the brand
             selected |= {
@@ -231,6 +271,6 @@ def _named_documents(question: str, documents: dict[str, DocumentMeta], lang: st
         else:
             selected = by_brand & current
     if re.search(r"china|chinese|mainland|pipl|中国|大陆", question, re.IGNORECASE):
-        china = {d for d, m in documents.items() if "china" in m.region.lower()}
+        china = set(documents.china)
         selected = (selected | china) if (years or named_brands - {"cartier"}) else (china or selected)
     return frozenset(selected) if selected else None

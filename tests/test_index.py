@@ -15,7 +15,7 @@ import pytest
 
 from app.documents import load_documents
 from app.errors import IndexError_, InputError
-from app.index import CURRENT, build_index, current_build, load_index, manifest_of
+from app.index import CURRENT, build_index, current_build, load_index, manifest_of, texts_to_embed
 from app.splitter import SplitterConfig, split_document
 from tests.conftest import DOCUMENTS, ROOT, SEED_IDS, FakeEmbedder, copy_index
 
@@ -24,11 +24,10 @@ NEW_PARAGRAPH = "Test clause: we keep test data for exactly forty-two days."
 
 
 def _texts(folder: Path, splitter: SplitterConfig | None = None) -> list[str]:
-    """Every text an index of ``folder`` embeds: clause texts (with section), then sentences."""
+    """Every text an index of ``folder`` embeds: sentences, then section headings."""
     clauses = [c for doc, norm in load_documents(folder) for c in split_document(doc.doc_id, norm, splitter)]
-    return [c.embed_text() for c in clauses] + [
-        c.text[s.start - c.start : s.end - c.start] for c in clauses for s in c.sentences
-    ]
+    sentences, headings = texts_to_embed(clauses)
+    return sentences + headings
 
 
 def _append(path: Path, paragraph: str) -> None:
@@ -278,9 +277,9 @@ def test_other_splitter_settings_rebuild(fake_build):
     assert not summary.up_to_date
     index = load_index(index_dir)
     assert index.manifest["splitter"]["max_chars"] == 300
-    assert len(index.clauses) == len(_texts(docs, SplitterConfig(max_chars=300))) - sum(
-        len(c.sentences) for c in index.clauses
-    )
+    clauses = [c for doc, norm in load_documents(docs) for c in split_document(doc.doc_id, norm, SplitterConfig(300))]
+    assert [c.clause_id for c in index.clauses] == [c.clause_id for c in clauses]
+    assert len(index.sentence_vectors) == sum(len(c.sentences) for c in clauses)
 
 
 def test_other_model_rebuilds_everything(fake_build):

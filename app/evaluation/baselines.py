@@ -55,7 +55,7 @@ def make_baseline(name: str, assistant: Any) -> Any:
             started = time.perf_counter()
             allowed = retriever.mask(Filters.from_dict(item.filters))
             vector = assistant.embedder.embed_query(item.question)
-            rows, scores = retriever._dense(vector, np.flatnonzero(allowed), 10)
+            rows, scores = retriever.clauses.top(vector, allowed, 10)
             return _answer(item, clause_units(rows.tolist(), scores.tolist()), started)
 
         return dense
