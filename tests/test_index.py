@@ -107,6 +107,25 @@ def test_seed_llama_index_files(seed_index):
 
 
 @pytest.mark.slow
+def test_llama_index_opens_and_queries_the_persisted_index(seed_index, embedder):
+    """The build is a real llama-index VectorStoreIndex: its own loader and retriever work."""
+    from llama_index.core import StorageContext, load_index_from_storage
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    build = current_build(seed_index)
+    store = FaissVectorStore.from_persist_dir(str(build))
+    context = StorageContext.from_defaults(vector_store=store, persist_dir=str(build))
+    llama = load_index_from_storage(context, embed_model=embedder.llama_embedding)
+    nodes = llama.as_retriever(similarity_top_k=5).retrieve("How long do you keep my personal information?")
+    index = load_index(seed_index)
+    assert len(nodes) == 5
+    assert {n.node.node_id for n in nodes} <= set(index.by_id)
+    assert any("Retaining" in n.node.metadata["section"] for n in nodes)
+    for n in nodes:  # each node's text is its clause's, and FAISS row i is clause i
+        assert n.node.get_content() == index.clauses[index.by_id[n.node.node_id]].text
+
+
+@pytest.mark.slow
 def test_seed_current_link_is_relative(seed_index):
     target = os.readlink(seed_index / CURRENT)
     assert not os.path.isabs(target) and target.startswith("builds")
