@@ -241,15 +241,18 @@ def clause_vectors_from(
     length-weighted mean of its parts' vectors; deriving it saves embedding every text
     twice (the clause, then its sentences), about half the cost of an ingest. The
     heading counts like a sentence: it gives a short clause its context."""
+    counts = np.array([len(c.sentences) for c in clauses], dtype=np.int64)
+    lengths = np.array([s.end - s.start for c in clauses for s in c.sentences], dtype=np.float32)
     out = np.zeros((len(clauses), sentence_vectors.shape[1]), dtype=np.float32)
-    row = 0
-    for i, clause in enumerate(clauses):
-        for span in clause.sentences:
-            out[i] += (span.end - span.start) * sentence_vectors[row]
-            row += 1
-        if clause.section:
-            title = clause.section_title
-            out[i] += len(title) * headings[title]
+    has = counts > 0
+    if has.any():  # sentences lie clause after clause: one segmented sum
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
+        out[has] = np.add.reduceat(sentence_vectors * lengths[:, None], starts, axis=0)
+    titled = [i for i, c in enumerate(clauses) if c.section]
+    if titled:
+        titles = [clauses[i].section_title for i in titled]
+        weights = np.array([len(t) for t in titles], dtype=np.float32)[:, None]
+        out[titled] += weights * np.stack([headings[t] for t in titles])
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms > 0, norms, 1.0)
 

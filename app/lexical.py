@@ -67,7 +67,8 @@ class LexicalIndex:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
-        corpus = [tokenize(t) or ["∅"] for t in texts]
+        seen: dict[str, list[str]] = {}  # policy versions repeat most of their text
+        corpus = [seen[t] if t in seen else seen.setdefault(t, tokenize(t) or ["∅"]) for t in texts]
         self._bm25 = bm25s.BM25(k1=k1, b=b)
         self._bm25.index(corpus, show_progress=False)
         self.vocab: dict[str, int] = self._bm25.vocab_dict

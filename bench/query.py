@@ -171,7 +171,8 @@ def format_table(r: dict[str, Any]) -> str:
         "",
         "| pipeline | p50 ms | p95 ms | p99 ms | mean ms |",
         "|---|---:|---:|---:|---:|",
-        f"| assistant `ask` (answer + citations) | {a['p50']:.1f} | {a['p95']:.1f} | {a['p99']:.1f} | {a['mean']:.1f} |",
+        f"| assistant `ask` (answer + citations) | {a['p50']:.1f} | {a['p95']:.1f} | {a['p99']:.1f} "
+        f"| {a['mean']:.1f} |",
     ]
     if b := r.get("llamaindex_default"):
         p = b["retrieve"]
