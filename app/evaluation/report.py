@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ def write_report(
     ]
     for name, groups in breakdowns(main).items():
         parts += ["", f"## Assistant by {name}", "", _group_table(groups)]
+    if "llm" in all_results:
+        llm = [r for rs in all_results["llm"].values() for r in rs]
+        parts += ["", "## LLM answers", "", *_llm_section(llm)]
+        with open(out / "results-llm.jsonl", "w", encoding="utf-8") as handle:
+            for r in sorted(llm, key=lambda r: (r.ok, r.item.split, r.item.id)):
+                handle.write(json.dumps(result_row(r), ensure_ascii=False) + "\n")
     failures = [r for r in rows if not r.ok][:40]
     parts += ["", f"## Failures ({sum(1 for r in main if not r.ok)} of {len(main)}; first 40)", ""]
     for r in failures:
@@ -46,13 +53,56 @@ def write_report(
     _plots(out, main)
 
 
+def _llm_section(results: list[ItemResult]) -> list[str]:
+    """Which generator answered, why reply sentences were dropped, and a few examples."""
+    generators = Counter(str(r.answer.extras.get("generator", "-")) for r in results)
+    dropped = [(r, d) for r in results for d in r.answer.extras.get("dropped", [])]
+    reasons = Counter(_reason_kind(d["reason"]) for _, d in dropped)
+    fallbacks = Counter(
+        _fallback_kind(str(r.answer.extras["fallback_reason"])) for r in results if "fallback_reason" in r.answer.extras
+    )
+    lines = [
+        f"Answers by generator: {_counts(generators)}.",
+        "",
+        f"Dropped reply sentences by reason: {_counts(reasons)}.",
+        "",
+        f"Fallbacks to the extractive answer by reason: {_counts(fallbacks)}.",
+        "",
+    ]
+    lines += [f"- **{r.item.id}** “{d['sentence'][:140]}” — {d['reason'][:160]}" for r, d in dropped[:15]]
+    return lines
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{k} {n}" for k, n in counter.most_common()) or "none"
+
+
+def _fallback_kind(reason: str) -> str:
+    if reason.startswith("LLM server") or "`openai`" in reason:
+        return "server unavailable or failed"
+    if reason.startswith("0 of "):
+        return "no reply sentence supported"
+    return "under half supported" if " reply sentences supported" in reason else reason
+
+
+def _reason_kind(reason: str) -> str:
+    for key, kind in (
+        ("point at none", "invalid marker"),
+        ("no citation", "no citation"),
+        ("not in the source", "fact not in source"),
+        ("similarity", "not similar enough"),
+        ("instructions", "cites instructions"),
+    ):
+        if key in reason:
+            return kind
+    return "other"
+
+
 def _group_table(groups: dict[str, dict[str, Any]]) -> str:
     keys = ("items", "hit@5", "citation_hit", "citation_precision", "answer_fact_recall", "abstain_f1", "correct")
     lines = ["| group | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     for g, agg in groups.items():
-        lines.append(
-            f"| {g} | " + " | ".join(_cell(agg, k) for k in keys) + " |"
-        )
+        lines.append(f"| {g} | " + " | ".join(_cell(agg, k) for k in keys) + " |")
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from app.answer import Answer
 from app.errors import InputError
 from app.evaluation import metrics as m
 from app.evaluation.dataset import DEFAULT_SETS, EvalItem, load_eval_set
+from app.llm.answerer import dropped_share
 
 Pipeline = Callable[[EvalItem], Answer]
 PRIMARY = "hit@5"
@@ -104,6 +105,11 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     out["latency_p95_ms"] = m.percentile(latencies, 95)
     out["cited_words"] = _mean(r.cited_words for r in results if r.citations)
     out["retrieved_unit_words"] = _mean(r.unit_words for r in results)
+    generated = [r.answer for r in results if "generator" in r.answer.extras]
+    if generated:  # an LLM answerer's run: how much of the model's replies survived validation
+        out["llm_answers"] = float(sum(1 for a in generated if str(a.extras["generator"]).startswith("llm:")))
+        out["llm_sentences_dropped"], fallbacks = dropped_share(generated)
+        out["llm_fallbacks"] = float(fallbacks)
     return {k: round(v, 4) for k, v in out.items()}
 
 
@@ -160,6 +166,7 @@ def run_cli(args: argparse.Namespace) -> int:
     datasets = args.dataset or [p for p in DEFAULT_SETS if p.exists()]
     if not datasets:
         raise InputError("eval: no eval set given (--dataset FILE) and none found in evals/")
+    llm_config = _llm_config(args)
     unknown = [b for b in args.baseline if b not in BASELINES]
     if unknown:
         raise InputError(f"eval --baseline: unknown {', '.join(unknown)} (known: {', '.join(BASELINES)})")
@@ -173,6 +180,10 @@ def run_cli(args: argparse.Namespace) -> int:
     assistant = Assistant(embedder, args.index)
     assistant.warm_up()
     pipelines: dict[str, Pipeline] = {"assistant": assistant_pipeline(assistant)}
+    if llm_config is not None:
+        from app.llm import answerer_from_config
+
+        pipelines["llm"] = assistant_pipeline(answerer_from_config(assistant, llm_config))
     for name in args.baseline:
         pipelines[name] = make_baseline(name, assistant)
     all_results: dict[str, dict[str, list[ItemResult]]] = {}
@@ -190,6 +201,18 @@ def run_cli(args: argparse.Namespace) -> int:
         write_report(args.out, all_results, flat, command=" ".join(["privacy-assistant", *sys.argv[1:]]))
         print(f"report written to {args.out}/report.md", file=sys.stderr)
     return 0
+
+
+def _llm_config(args: argparse.Namespace) -> Any:
+    """With `--llm`, the configured server (a usage error when there is none)."""
+    if not getattr(args, "llm", False):
+        return None
+    from app.llm import LLMConfig
+
+    config = LLMConfig.from_env(base_url=args.llm_base_url, model=args.llm_model)
+    if config is None:
+        raise InputError("eval --llm: no LLM server configured (--llm-base-url or PRIVACY_ASSISTANT_LLM_BASE_URL)")
+    return config
 
 
 def _calibrate(assistant: Any, sets: dict[str, list[EvalItem]]) -> int:
@@ -221,19 +244,26 @@ TABLE_METRICS = (
 )  # fmt: skip
 
 
+LLM_METRICS = ("llm_answers", "llm_sentences_dropped", "llm_fallbacks")
+
+
 def summary_table(all_results: dict[str, dict[str, list[ItemResult]]]) -> str:
-    """A Markdown table: one row per pipeline and set."""
-    header = "| pipeline | set | n | " + " | ".join(TABLE_METRICS) + " |"
-    lines = [header, "|" + "---|" * (3 + len(TABLE_METRICS))]
+    """A Markdown table: one row per pipeline and set (with the LLM's columns when one ran)."""
+    aggs = {(p, s): aggregate(rs) for p, by_set in all_results.items() for s, rs in by_set.items()}
+    keys = TABLE_METRICS + (LLM_METRICS if any("llm_answers" in a for a in aggs.values()) else ())
+    header = "| pipeline | set | n | " + " | ".join(keys) + " |"
+    lines = [header, "|" + "---|" * (3 + len(keys))]
     for pname, by_set in all_results.items():
         for split, rs in by_set.items():
-            agg = aggregate(rs)
-            cells = " | ".join(_fmt(agg[k], k) if k in agg else "-" for k in TABLE_METRICS)
+            agg = aggs[(pname, split)]
+            cells = " | ".join(_fmt(agg[k], k) if k in agg else "-" for k in keys)
             lines.append(f"| {pname} | {split} | {len(rs)} | {cells} |")
     return "\n".join(lines)
 
 
 def _fmt(value: float, key: str) -> str:
+    if key in ("llm_answers", "llm_fallbacks"):
+        return f"{value:.0f}"
     return f"{value:.1f}" if key.endswith("_ms") or key == "cited_words" else f"{value:.3f}"
 
 
