@@ -60,7 +60,7 @@ def one(documents: Path, index: Path, load_model: bool) -> dict[str, Any]:
         "up_to_date": summary.up_to_date,
         "clauses": sum(summary.documents.values()),
         "phases_ms": summary.phases_ms,
-        "bf16": embedder.bf16,
+        "bf16": embedder.bf16 if load_model else None,  # asking imports torch: not in a run that needs no model
     }
 
 
