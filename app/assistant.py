@@ -58,6 +58,7 @@ class AssistantConfig:
     # English-only MiniLM says little about Chinese text, so BM25 leads there.
     fusion: dict[str, tuple[float, float, float]] | None = None
     max_question_chars: int = 2000
+    max_compare_docs: int = 6  # a comparison quotes each document; past this many it is an ordinary answer
     shape_bonus: float = 0.1  # for a sentence holding the kind of fact asked for (a duration, an e-mail)
 
     def weight(self, lang: str) -> float:
@@ -89,11 +90,23 @@ class _State:
         self.retriever = HybridRetriever(index)
         self.metas = Catalog({d: doc.meta for d, doc in index.documents.items()})
         self._sentence_tokens: dict[int, set[str]] = {}
+        self._filtered: dict[Filters, frozenset[str]] = {}
         self.contacts = _contacts(index)
         # Symmetric-delete neighbourhood of the vocabulary: a word one typo away from a
         # policy word shares a one-deletion variant with it (cheap fuzzy lookup).
         self.near_vocab = {v for word in self.retriever.lexical.vocab for v in _deletions(word)}
         self.version = ""
+
+    def filtered(self, filters: Filters) -> frozenset[str]:
+        """The current documents a brand or region filter allows (kept per filter)."""
+        if (found := self._filtered.get(filters)) is None:
+            found = self._filtered[filters] = frozenset(
+                d
+                for d in self.metas.current
+                if (not filters.brand or self.metas[d].brand.lower() == filters.brand.lower())
+                and (not filters.region or filters.region.lower() in self.metas[d].region.lower())
+            )  # a language filter acts on clauses (retriever.mask), not on documents
+        return found
 
     def sentence_tokens(self, clause: Clause, row: int, j: int) -> set[str]:
         """Tokens of sentence ``j`` of the clause at ``row`` (computed on first use)."""
@@ -191,7 +204,7 @@ class Assistant:
         stages.lap("filters")
         weights = self.config.fusion_weights(query.lang)
         hits = retriever.search(vector, query.tokens, allowed, self.config.top_k, weights, stages)
-        if query.compare and docs is not None and len(docs) > 1:
+        if query.compare and docs is not None and 1 < len(docs) <= self.config.max_compare_docs:
             evidence = self._compare(state, query, vector, parsed, docs)
         else:
             evidence = self._select(state, query, vector, hits[: self.config.evidence_clauses])
@@ -240,7 +253,7 @@ class Assistant:
         if query.doc_ids:
             return query.doc_ids
         if filters:  # a brand, region or language filter chooses among the current policies
-            return state.metas.current
+            return state.filtered(filters)
         return state.metas.default(query.lang)
 
     def _select(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
