@@ -73,9 +73,7 @@ class VectorSearch:
         self.vectors = vectors
         self.index = faiss_index
         self.approximate = isinstance(faiss_index, faiss.IndexIVF)
-        if self.approximate:
-            faiss_index.nprobe = nprobe
-        self.nprobe = nprobe
+        self.nprobe = nprobe  # passed with each search, not set on the shared index
         self.exact_below = exact_below
 
     def top(

@@ -67,14 +67,13 @@ def _rss_mib() -> float:
 def ingest_one(corpus: Path, index: Path, threshold: int) -> dict[str, Any]:
     """In this process: ingest ``corpus`` with the given ANN threshold."""
     from app.embedding import SentenceTransformerEmbedder
-    from app.index import build_index, load_index
+    from app.index import build_index
 
     started = time.perf_counter()
     summary = build_index(corpus, index, SentenceTransformerEmbedder(), ann_threshold=threshold)
     seconds = time.perf_counter() - started
     build = (index / "current").resolve()
     manifest = json.loads((build / "manifest.json").read_text())
-    del load_index
     embed_s = summary.phases_ms.get("embed", 0.0) / 1000
     return {
         "seconds": seconds,
