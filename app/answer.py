@@ -89,6 +89,8 @@ class Evidence:
     start: int
     end: int
     score: float
+    # The learned selector's inputs (app/selection.py SENTENCE_FEATURES), where computed.
+    features: tuple[float, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def text(self) -> str:

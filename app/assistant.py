@@ -11,7 +11,7 @@ import time
 import unicodedata
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +24,13 @@ from app.lexical import tokenize
 from app.query import NUMBER, Catalog, QueryPlan, has_synonyms, plan, synonyms
 from app.records import Clause
 from app.retrieve import Filters, Hit, HybridRetriever
+from app.selection import SENTENCE_FEATURES, Selector, answer_features
 from app.splitter import SplitterConfig
 from app.timing import Stages
 
 log = logging.getLogger(__name__)
+
+SELECTOR_FILE = "selector.json"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d|\+1 800 [A-Z]{4,}(?: \([^)]*\))?")
@@ -60,6 +63,12 @@ class AssistantConfig:
     max_question_chars: int = 2000
     max_compare_docs: int = 6  # a comparison quotes each document; past this many it is an ordinary answer
     shape_bonus: float = 0.1  # for a sentence holding the kind of fact asked for (a duration, an e-mail)
+    # How sentences are chosen and abstention decided: "learned" (the fitted selector that
+    # ships beside the encoder, app/selection.py), "rules" (the hand-weighted scores and
+    # thresholds below, the pipeline before the learned one), "cosine" (the encoder's
+    # similarity alone, never abstaining on weak evidence: the plain-model baseline).
+    selector: str = "learned"
+    selector_path: Path | None = None  # default: selector.json in the encoder's folder
 
     def weight(self, lang: str) -> float:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
@@ -74,6 +83,10 @@ class AssistantConfig:
         if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
             raise InputError(f"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS must be a whole number 1–100000, got {raw!r}")
         return cls(max_question_chars=int(raw))
+
+    def __post_init__(self) -> None:
+        if self.selector not in ("learned", "rules", "cosine"):
+            raise InputError(f"selector must be learned, rules or cosine, not {self.selector!r}")
 
     def fusion_weights(self, lang: str) -> tuple[float, float, float]:
         return (self.fusion or {"en": (1.0, 1.0, 1.0), "zh": (0.0, 0.0, 1.0)})[lang]
@@ -127,6 +140,20 @@ class Assistant:
         self.config = config or AssistantConfig()
         self._state: _State | None = None
         self._lock = threading.Lock()
+        self.selector = self._load_selector()
+
+    def _load_selector(self) -> Selector | None:
+        """The fitted selector for this encoder, when the learned mode is asked for."""
+        if self.config.selector != "learned":
+            return None
+        path = self.config.selector_path
+        if path is None:
+            folder = getattr(self.embedder, "path", None)
+            path = Path(folder) / SELECTOR_FILE if folder is not None else None
+        if path is None or not path.is_file():
+            log.warning("no fitted selector for this encoder (%s): choosing sentences by rules", path)
+            return None
+        return Selector.load(path)
 
     @classmethod
     def from_paths(cls, documents_dir: Path, index_dir: Path, config: AssistantConfig | None = None) -> Assistant:
@@ -180,6 +207,22 @@ class Assistant:
             )
         return text
 
+    def sentence_candidates(
+        self, question: str, filters: dict[str, object] | None = None
+    ) -> tuple[str, list[Evidence]]:
+        """The question's language and the candidate sentences ``ask`` chooses from, with
+        their features: what the selector is fitted on (`privacy-assistant train selector`)."""
+        text = self.clean_question(question)
+        state = self.state()
+        parsed = self.check_filters(filters or {})
+        query = plan(text, state.metas, explicit_doc=bool(parsed.doc_id))
+        vector = self.embedder.embed_query(text)
+        allowed = state.retriever.mask(parsed, self._candidate_docs(query, parsed, state), lang=query.lang)
+        hits = state.retriever.search(
+            vector, query.tokens, allowed, self.config.top_k, self.config.fusion_weights(query.lang)
+        )
+        return query.lang, self.candidates(state, query, vector, hits[: self.config.evidence_clauses])[0]
+
     def ask(
         self,
         question: str,
@@ -204,21 +247,16 @@ class Assistant:
         stages.lap("filters")
         weights = self.config.fusion_weights(query.lang)
         hits = retriever.search(vector, query.tokens, allowed, self.config.top_k, weights, stages)
+        scored = sorted(
+            self._score_sentences(state, query, vector, hits[: self.config.evidence_clauses]), key=lambda e: -e.score
+        )
         if query.compare and docs is not None and 1 < len(docs) <= self.config.max_compare_docs:
             evidence = self._compare(state, query, vector, parsed, docs)
         else:
-            evidence = self._select(state, query, vector, hits[: self.config.evidence_clauses])
+            evidence = self._select(scored, query)
         stages.lap("sentence selection")
-        confidence = self._confidence(state, query, evidence[0]) if evidence else 0.0
-        unknown = self._unknown_entity(text, state)
-        reason = (
-            "off-topic" if query.off_topic
-            else f"unknown term {unknown!r}" if unknown
-            else "no evidence" if not evidence
-            else "no figure given" if query.needs_number and not any(NUMBER.search(e.text) for e in evidence)
-            else "weak evidence" if confidence < self.config.threshold(query.lang)
-            else ""
-        )  # fmt: skip
+        confidence = self._confidence(state, query, evidence, scored, hits) if evidence else 0.0
+        reason = self._abstain_reason(text, state, query, evidence, confidence)
         abstain = bool(reason)
         retrieved = tuple(
             Retrieved(h.clause.doc_id, h.clause.clause_id, h.clause.section_title, h.clause.text, round(h.score, 4))
@@ -246,6 +284,23 @@ class Assistant:
             },
         )
 
+    def _abstain_reason(
+        self, text: str, state: _State, query: QueryPlan, evidence: list[Evidence], confidence: float
+    ) -> str:
+        """Why not to answer ("" to answer). The plain-cosine baseline abstains only on no evidence."""
+        if not evidence:
+            return "no evidence"
+        if self.config.selector == "cosine":
+            return ""
+        if query.off_topic:
+            return "off-topic"
+        if unknown := self._unknown_entity(text, state):
+            return f"unknown term {unknown!r}"
+        if query.needs_number and not any(NUMBER.search(e.text) for e in evidence):
+            return "no figure given"
+        threshold = 0.5 if self.selector is not None else self.config.threshold(query.lang)
+        return "weak evidence" if confidence < threshold else ""
+
     def _candidate_docs(self, query: QueryPlan, filters: Filters, state: _State) -> AbstractSet[str] | None:
         """Named documents, else every current one (superseded versions only when asked)."""
         if filters.doc_id:
@@ -256,16 +311,25 @@ class Assistant:
             return state.filtered(filters)
         return state.metas.default(query.lang)
 
-    def _select(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
-        """The sentences that answer: the best one, and close seconds that add to it."""
-        scored = self._score_sentences(state, query, vector, hits)
+    def _select(self, scored: list[Evidence], query: QueryPlan) -> list[Evidence]:
+        """The sentences that answer (``scored``: candidates, best first): the best one, and
+        close seconds that add to it."""
         if not scored:
             return []
-        scored.sort(key=lambda e: -e.score)
+        if self.selector is not None:  # a probability: a second sentence must itself likely answer
+            chosen = [scored[0]]
+            for ev in scored[1:]:
+                if len(chosen) >= self.config.max_citations or ev.score < self.selector.support:
+                    break
+                if all(ev.text != c.text for c in chosen):
+                    chosen.append(ev)
+            return chosen
         substantive = [e for e in scored if _substantive(e.text, query.lang)]
         scored = substantive or scored
         lead = scored[0]
         chosen = [lead]
+        if self.config.selector == "cosine":
+            return chosen
         for ev in scored[1:]:
             if len(chosen) >= self.config.max_citations or ev.score < self.config.support_ratio * lead.score:
                 break
@@ -291,31 +355,67 @@ class Assistant:
                 evidence.append(scored[1])
         return evidence
 
-    def _score_sentences(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
+    def candidates(
+        self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]
+    ) -> tuple[list[Evidence], np.ndarray]:
+        """Every sentence of the given clauses, with its features (``SENTENCE_FEATURES``)
+        for the learned selector; the evidence's score is the rule score."""
         w = self.config.weight(query.lang)
-        out = []
+        out: list[Evidence] = []
+        rows_out: list[list[float]] = []
         lexical = state.retriever.lexical
         for hit in hits:
             rows = state.index.sentence_rows(hit.row)
             if not len(rows):
                 continue
             dense = state.index.sentence_vectors[rows.start : rows.stop] @ vector
+            clause_cos = float(state.index.clause_vectors[hit.row] @ vector)
             for j, span in enumerate(hit.clause.sentences):
-                lex = lexical.coverage(query.terms, state.sentence_tokens(hit.clause, hit.row, j), synonyms)
+                tokens = state.sentence_tokens(hit.clause, hit.row, j)
+                lex = lexical.coverage(query.terms, tokens, synonyms)
+                text = hit.clause.text[span.start - hit.clause.start : span.end - hit.clause.start]
+                shaped = query.shape is not None and bool(query.shape.search(text))
                 score = w * float(dense[j]) + (1 - w) * lex
                 score = 0.8 * score + 0.2 * hit.score  # the clause's own rank counts too
-                if query.shape is not None and query.shape.search(
-                    hit.clause.text[span.start - hit.clause.start : span.end - hit.clause.start]
-                ):
+                if shaped:
                     score += self.config.shape_bonus  # it has the kind of fact asked for
                 out.append(Evidence(hit.clause, span.start, span.end, score))
-        return out
+                plain = lexical.coverage(query.terms, tokens)  # without the glossary
+                short = float(not _substantive(text, query.lang))
+                first = float(j == 0)
+                rows_out.append([float(dense[j]), 0.0, hit.score, clause_cos, plain, short, float(shaped), first])
+        features = np.asarray(rows_out, dtype=np.float64).reshape(-1, len(SENTENCE_FEATURES))
+        if len(features):
+            features[:, 1] = features[:, 0] - features[:, 0].max()
+        out = [replace(e, features=tuple(f.tolist())) for e, f in zip(out, features, strict=True)]
+        return out, features
 
-    def _confidence(self, state: _State, query: QueryPlan, lead: Evidence) -> float:
-        """How well the lead sentence answers: its score, and how much of the question's
-        own wording (IDF-weighted) it carries. Calibrated with `eval --calibrate`."""
+    def _score_sentences(self, state: _State, query: QueryPlan, vector: np.ndarray, hits: list[Hit]) -> list[Evidence]:
+        """Candidate sentences scored by the configured selector."""
+        evidence, features = self.candidates(state, query, vector, hits)
+        if self.selector is not None and evidence:
+            probs = self.selector.sentence_model(query.lang).probability(features)
+            return [replace(e, score=float(p)) for e, p in zip(evidence, probs, strict=True)]
+        if self.config.selector == "cosine":
+            return [replace(e, score=float(f[0])) for e, f in zip(evidence, features, strict=True)]
+        return evidence
+
+    def _confidence(
+        self, state: _State, query: QueryPlan, evidence: list[Evidence], scored: list[Evidence], hits: list[Hit]
+    ) -> float:
+        """How likely the lead sentence answers. Learned: P(answerable) from the selector;
+        rules: its score and how much of the question's own wording (IDF-weighted) it
+        carries, against thresholds from `eval --calibrate`; cosine: the similarity."""
+        lead = evidence[0]
         row = state.index.by_id[lead.clause.clause_id]
         j = next(k for k, s in enumerate(lead.clause.sentences) if s.start == lead.start)
+        if self.selector is not None:
+            runner_up = next((e.score for e in scored[1:] if e.text != lead.text), 0.0)
+            clause = next((h.score for h in hits if h.clause.clause_id == lead.clause.clause_id), 0.0)
+            x = answer_features(lead.score, lead.features[0], lead.features[4], runner_up, clause)
+            return float(self.selector.answer_model(query.lang).probability(x)[0])
+        if self.config.selector == "cosine":
+            return lead.score
         carried = state.retriever.lexical.coverage(query.terms, state.sentence_tokens(lead.clause, row, j), synonyms)
         return 0.5 * lead.score + 0.5 * carried
 

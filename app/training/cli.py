@@ -1,0 +1,83 @@
+"""`privacy-assistant train ranker|selector`: the commands that make the shipped models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from app.errors import InputError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA = Path("../shared/datasets/policyqa/dev.json")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The `train` command and its two targets."""
+    from app.embedding import DEFAULT_MODEL, PACKAGED_MODEL
+    from app.training.ranker import TrainConfig
+
+    train = sub.add_parser("train", help="train the sentence ranker or fit the selector (CPU, offline)")
+    targets = train.add_subparsers(dest="target", required=True, parser_class=type(train))
+    ranker = targets.add_parser("ranker", help="fine-tune the encoder on PolicyQA (split by policy)")
+    ranker.add_argument("--data", type=Path, default=DEFAULT_DATA, help="PolicyQA/SQuAD JSON (default: %(default)s)")
+    ranker.add_argument("--base", default=PACKAGED_MODEL, help="model to start from (default: %(default)s)")
+    ranker.add_argument("--out", type=Path, default=Path(DEFAULT_MODEL), help="output folder")
+    defaults = TrainConfig()
+    for name in ("epochs", "batch_size", "learning_rate", "max_seq_length", "mined_negatives", "seed", "limit"):
+        value = getattr(defaults, name)
+        ranker.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"(default {value})")
+    selector = targets.add_parser("selector", help="fit the sentence selector and abstention on an eval set")
+    selector.add_argument("--dataset", type=Path, action="append", help="labelled questions (default evals/dev.jsonl)")
+    selector.add_argument("--out", type=Path, help="selector file (default: selector.json in the model's folder)")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    if args.target == "ranker":
+        return _ranker(args)
+    return _selector(args)
+
+
+def _ranker(args: argparse.Namespace) -> int:
+    from app.training.ranker import TrainConfig, train_ranker
+
+    if not args.data.is_file():
+        raise InputError(f"train ranker --data: {args.data} not found")
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_seq_length=args.max_seq_length,
+        mined_negatives=args.mined_negatives,
+        seed=args.seed,
+        limit=args.limit,
+    )
+    record = train_ranker(args.data, args.out, args.base, config)
+    print(json.dumps(record["held_out_sentence_ranking"], indent=2))
+    print(f"model written to {args.out} in {record['train_seconds']:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _selector(args: argparse.Namespace) -> int:
+    from app.assistant import Assistant, AssistantConfig
+    from app.embedding import SentenceTransformerEmbedder
+    from app.evaluation.dataset import load_eval_set
+    from app.index import build_index
+    from app.training.selector import fit_selector
+
+    datasets = args.dataset or [Path("evals/dev.jsonl")]
+    if any(p.name == "test.jsonl" for p in datasets):
+        raise InputError("train selector: evals/test.jsonl is the held-out set; never fit on it")
+    items = [item for p in datasets for item in load_eval_set(p)]
+    embedder = SentenceTransformerEmbedder()
+    build_index(args.documents, args.index, embedder)
+    assistant = Assistant(embedder, args.index, AssistantConfig(selector="rules"))
+    selector, figures = fit_selector(assistant, items, fitted_on=", ".join(str(p) for p in datasets))
+    out = args.out or embedder.path / "selector.json"
+    selector.save(out)
+    print(json.dumps(figures, indent=2))
+    print(f"selector written to {out}", file=sys.stderr)
+    return 0
