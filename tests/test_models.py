@@ -67,7 +67,7 @@ def test_train_ranker_command_writes_a_loadable_model(tmp_path) -> None:
 
     data = tmp_path / "dev.json"
     paragraphs = []
-    for k in range(4):
+    for k in range(6):
         context = (
             f"Policy {k} says we collect your name. We keep data for {k + 2} years. "
             "You may delete your account by writing to us. Cookies remember your settings."

@@ -82,6 +82,7 @@ def test_mined_negative_is_the_closest_non_answer(tmp_path) -> None:
 def test_split_is_by_policy_deterministic_and_disjoint() -> None:
     titles = [f"site{i}.com" for i in range(20)]
     train, held = split_policies(titles, held_out=6)
+    assert split_policies(titles[:4], held_out=6)[1] == split_policies(titles[:4], held_out=1)[1]  # a third at most
     assert len(held) == 6 and not set(train) & set(held) and sorted(train + held) == sorted(titles)
     assert split_policies(list(reversed(titles)), held_out=6) == (train, held)
     assert policy_key("mlb.mlb.com") == "policyqa-mlb-mlb-com"

@@ -1,9 +1,10 @@
 """The ablation: the assistant's pipeline with each learned part swapped for what it replaced.
 
 Each variant is a full `ask` (same retrieval, composition and contract), differing only in
-the encoder (the packaged MiniLM or the fine-tuned one in ``models/``) and the sentence
+the encoder (the packaged MiniLM or the fine-tuned one in ``models/``), the sentence
 selector (``rules``: the hand-weighted scores and thresholds the learned selector replaced;
-``cosine``: the encoder's similarity alone; ``learned``: the fitted selector). A variant
+``cosine``: the encoder's similarity alone; ``learned``: the fitted selector), and whether
+the remaining rules (the BM25 glossary, the rule-based referrals) are on. A variant
 whose encoder is not the index's own gets an index of its own beside it.
 """
 
@@ -14,13 +15,15 @@ from typing import Any
 
 from app.embedding import MODELS_DIR, PACKAGED_MODEL, SentenceTransformerEmbedder, model_from_env
 
-# name -> (encoder, selector, selector file or None for the encoder's own)
-VARIANTS: dict[str, tuple[str, str, Path | None]] = {
-    "before": (PACKAGED_MODEL, "rules", None),  # the pipeline before the learned parts
-    "minilm-cosine": (PACKAGED_MODEL, "cosine", None),
-    "minilm-selector": (PACKAGED_MODEL, "learned", MODELS_DIR / "selector-minilm.json"),
-    "tuned-cosine": ("", "cosine", None),
-    "tuned-rules": ("", "rules", None),
+# name -> (encoder, selector, selector file or None for the encoder's own, other settings)
+VARIANTS: dict[str, tuple[str, str, Path | None, dict[str, bool]]] = {
+    "before": (PACKAGED_MODEL, "rules", None, {}),  # the pipeline before the learned parts
+    "minilm-cosine": (PACKAGED_MODEL, "cosine", None, {}),
+    "minilm-selector": (PACKAGED_MODEL, "learned", MODELS_DIR / "selector-minilm.json", {}),
+    "tuned-cosine": ("", "cosine", None, {}),
+    "tuned-rules": ("", "rules", None, {}),
+    "no-glossary": ("", "learned", None, {"glossary": False}),
+    "no-abstain-rules": ("", "learned", None, {"abstain_rules": False}),
 }
 
 
@@ -30,9 +33,14 @@ def make_variant(name: str, documents: Path, index: Path, default: Any) -> Any:
     from app.assistant import Assistant, AssistantConfig
     from app.index import build_index
 
-    spec, selector, selector_path = VARIANTS[name]
+    spec, selector, selector_path, settings = VARIANTS[name]
     spec = spec or model_from_env()
-    config = AssistantConfig(selector=selector, selector_path=selector_path)
+    config = AssistantConfig(
+        selector=selector,
+        selector_path=selector_path,
+        glossary=settings.get("glossary", True),
+        abstain_rules=settings.get("abstain_rules", True),
+    )
     if spec == default.embedder.spec:
         return Assistant(default.embedder, index, config)
     embedder = SentenceTransformerEmbedder(spec)

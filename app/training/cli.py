@@ -26,6 +26,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ranker.add_argument("--data", type=Path, default=DEFAULT_DATA, help="PolicyQA/SQuAD JSON (default: %(default)s)")
     ranker.add_argument("--base", default=PACKAGED_MODEL, help="model to start from (default: %(default)s)")
     ranker.add_argument("--out", type=Path, default=Path(DEFAULT_MODEL), help="output folder")
+    ranker.add_argument(
+        "--eval-set",
+        type=Path,
+        action="append",
+        default=[],
+        help="also train on this labelled set's answerable items, over --documents (e.g. evals/dev.jsonl)",
+    )
     defaults = TrainConfig()
     for name in ("epochs", "batch_size", "learning_rate", "max_seq_length", "mined_negatives", "seed", "limit"):
         value = getattr(defaults, name)
@@ -33,6 +40,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     selector = targets.add_parser("selector", help="fit the sentence selector and abstention on an eval set")
     selector.add_argument("--dataset", type=Path, action="append", help="labelled questions (default evals/dev.jsonl)")
     selector.add_argument("--out", type=Path, help="selector file (default: selector.json in the model's folder)")
+    selector.add_argument(
+        "--features-from",
+        metavar="MODEL",
+        help="compute the features with this encoder (a folder or package:NAME; default: the model in use) — "
+        "one trained without the labelled questions, so that they look like unseen ones",
+    )
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -46,6 +59,7 @@ def _ranker(args: argparse.Namespace) -> int:
 
     if not args.data.is_file():
         raise InputError(f"train ranker --data: {args.data} not found")
+    _refuse_test_set(args.eval_set)
     config = TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -55,10 +69,18 @@ def _ranker(args: argparse.Namespace) -> int:
         seed=args.seed,
         limit=args.limit,
     )
-    record = train_ranker(args.data, args.out, args.base, config)
+    from app.training.card import write_card
+
+    record = train_ranker(args.data, args.out, args.base, config, args.eval_set, args.documents)
+    write_card(args.out)
     print(json.dumps(record["held_out_sentence_ranking"], indent=2))
     print(f"model written to {args.out} in {record['train_seconds']:.0f} s", file=sys.stderr)
     return 0
+
+
+def _refuse_test_set(paths: list[Path]) -> None:
+    if any(p.name == "test.jsonl" for p in paths):
+        raise InputError("train: evals/test.jsonl is the held-out set; never train or fit on it")
 
 
 def _selector(args: argparse.Namespace) -> int:
@@ -69,15 +91,24 @@ def _selector(args: argparse.Namespace) -> int:
     from app.training.selector import fit_selector
 
     datasets = args.dataset or [Path("evals/dev.jsonl")]
-    if any(p.name == "test.jsonl" for p in datasets):
-        raise InputError("train selector: evals/test.jsonl is the held-out set; never fit on it")
+    _refuse_test_set(datasets)
     items = [item for p in datasets for item in load_eval_set(p)]
-    embedder = SentenceTransformerEmbedder()
-    build_index(args.documents, args.index, embedder)
-    assistant = Assistant(embedder, args.index, AssistantConfig(selector="rules"))
+    target = SentenceTransformerEmbedder()
+    embedder, index = target, args.index
+    if args.features_from:
+        embedder = SentenceTransformerEmbedder(args.features_from)
+        index = args.index.with_name(args.index.name + ".models") / embedder.path.name
+    build_index(args.documents, index, embedder)
+    assistant = Assistant(embedder, index, AssistantConfig(selector="rules"))
     selector, figures = fit_selector(assistant, items, fitted_on=", ".join(str(p) for p in datasets))
-    out = args.out or embedder.path / "selector.json"
+    out = args.out or target.path / "selector.json"
     selector.save(out)
+    if out.parent == target.path and (out.parent / "training.json").is_file():
+        from app.training.card import write_card
+
+        fit = {**figures, "fitted_on": selector.fitted_on, "features_from": args.features_from or "the model itself"}
+        (out.parent / "selector-fit.json").write_text(json.dumps(fit, indent=2) + "\n", encoding="utf-8")
+        write_card(out.parent)
     print(json.dumps(figures, indent=2))
     print(f"selector written to {out}", file=sys.stderr)
     return 0

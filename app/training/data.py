@@ -22,7 +22,10 @@ from typing import Any
 import numpy as np
 
 from app.errors import InputError
+from app.evaluation import metrics as m
+from app.evaluation.dataset import EvalItem
 from app.evaluation.metrics import norm
+from app.records import Clause, Span
 from app.splitter import split_sentences
 
 # Policies kept out of training, chosen by a hash of their names (not by looking at them):
@@ -55,7 +58,9 @@ def policy_key(title: str) -> str:
 
 
 def split_policies(titles: Sequence[str], held_out: int = HELD_OUT) -> tuple[list[str], list[str]]:
-    """(training, held-out) policy titles, the held-out ones chosen by digest."""
+    """(training, held-out) policy titles, the held-out ones chosen by digest: ``held_out`` of
+    them, at most a third (a small data set keeps most of its policies for training)."""
+    held_out = min(held_out, len(titles) // 3)
     ranked = sorted(titles, key=lambda t: hashlib.sha256(t.encode()).hexdigest())
     out = sorted(ranked[:held_out])
     return sorted(t for t in titles if t not in out), out
@@ -202,3 +207,55 @@ def sentence_hit_at_1(
         rr += next((1.0 / (k + 1) for k, row in enumerate(order) if row in gold), 0.0)
     n = max(len(questions), 1)
     return {"questions": float(len(questions)), "hit@1": round(hits / n, 4), "mrr@10": round(rr / n, 4)}
+
+
+def eval_set_pairs(
+    items: Sequence[EvalItem],
+    documents: Path,
+    seed: int = 0,
+    encode: Callable[[list[str]], np.ndarray] | None = None,
+    mined: int = 1,
+) -> list[Pair]:
+    """Training pairs from a labelled eval set over ``documents`` (its answerable items): the
+    positive is the gold sentence (or run of sentences) as the index splits it; negatives are
+    another sentence of its clause (else of its document) and, with ``encode``, the document's
+    sentences closest to the question that are not gold. Same shape as ``make_pairs``."""
+    from app.documents import load_documents
+    from app.splitter import split_document
+
+    clauses = {doc.doc_id: split_document(doc.doc_id, norm) for doc, norm in load_documents(documents)}
+    raw: list[tuple[str, str, str, list[str]]] = []
+    pool: dict[str, list[str]] = {}
+    for doc_id, doc_clauses in clauses.items():
+        pool[doc_id] = [_slice(c, s) for c in doc_clauses for s in c.sentences if len(_slice(c, s).split()) >= 4]
+    for item in items:
+        if not item.answerable:
+            continue
+        for source in item.sources[:1]:
+            for clause in clauses.get(source.doc_id, []):
+                texts = [_slice(clause, s) for s in clause.sentences]
+                gold = [k for k, t in enumerate(texts) if m.cites(m.Unit(source.doc_id, t), source)]
+                if not gold:
+                    continue
+                positive = clause.text[
+                    clause.sentences[gold[0]].start - clause.start : clause.sentences[gold[-1]].end - clause.start
+                ]
+                others = [t for k, t in enumerate(texts) if not gold[0] <= k <= gold[-1] and len(t.split()) >= 4]
+                raw.append((source.doc_id, item.question, positive, others))
+                break
+    rng = random.Random(seed)
+    mined_for = _mine(raw, pool, encode, mined) if encode is not None and mined else [[] for _ in raw]
+    pairs = []
+    for (doc_id, question, positive, others), hard in zip(raw, mined_for, strict=True):
+        fill = [s for s in pool[doc_id] if norm(s) not in norm(positive) and norm(positive) not in norm(s)]
+        negatives = [rng.choice(others)] if others else ([rng.choice(fill)] if fill else [])
+        negatives += [h for h in hard if h not in negatives]
+        while len(negatives) < 1 + mined and fill:
+            negatives.append(rng.choice(fill))
+        if len(negatives) == 1 + mined:
+            pairs.append(Pair(doc_id, question, positive, tuple(negatives[: 1 + mined])))
+    return pairs
+
+
+def _slice(clause: Clause, span: Span) -> str:
+    return clause.text[span.start - clause.start : span.end - clause.start]

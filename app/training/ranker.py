@@ -12,15 +12,27 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.training.data import Pair, make_pairs, policy_key, read_policyqa, sentence_hit_at_1, split_policies
+from app.errors import InputError
+from app.evaluation.dataset import load_eval_set
+from app.training.data import (
+    Pair,
+    eval_set_pairs,
+    make_pairs,
+    policy_key,
+    read_policyqa,
+    sentence_hit_at_1,
+    split_policies,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +62,17 @@ def load_base(spec: str) -> Any:
     return model.float()
 
 
-def train_ranker(policyqa: Path, out: Path, base: str, config: TrainConfig) -> dict[str, Any]:
-    """Train, save to ``out`` and return the record written into the model card."""
+def train_ranker(
+    policyqa: Path,
+    out: Path,
+    base: str,
+    config: TrainConfig,
+    eval_sets: Sequence[Path] = (),
+    documents: Path = Path("documents"),
+) -> dict[str, Any]:
+    """Train, save to ``out`` and return the record written into the model card. ``eval_sets``
+    (labelled questions over ``documents``, e.g. evals/dev.jsonl) add their answerable items
+    to PolicyQA's training policies."""
     import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -72,8 +93,14 @@ def train_ranker(policyqa: Path, out: Path, base: str, config: TrainConfig) -> d
 
     before = held_out_figures(paragraphs, held_out, encode)
     pairs = make_pairs(paragraphs, train_policies, seed=config.seed, encode=encode, mined=config.mined_negatives)
+    extra: list[Pair] = []
+    for path in eval_sets:
+        extra += eval_set_pairs(load_eval_set(path), documents, config.seed, encode, config.mined_negatives)
+    pairs = _interleave(pairs, extra, config.seed)
     if config.limit:
         pairs = pairs[: config.limit]
+    if not pairs:
+        raise InputError(f"{policyqa}: no training pairs (no answer span found in a training policy)")
     log.info("%d training pairs from %d policies; held out: %s", len(pairs), len(train_policies), held_out)
     dataset = Dataset.from_dict(_columns(pairs))
     work = out.with_name(out.name + ".training")
@@ -82,7 +109,7 @@ def train_ranker(policyqa: Path, out: Path, base: str, config: TrainConfig) -> d
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps (Transformers 5)
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         seed=config.seed,
         data_seed=config.seed,
@@ -103,6 +130,7 @@ def train_ranker(policyqa: Path, out: Path, base: str, config: TrainConfig) -> d
         "train_policies": [policy_key(t) for t in train_policies],
         "held_out_policies": [policy_key(t) for t in held_out],
         "pairs": len(pairs),
+        "eval_set_pairs": {"sets": [str(p) for p in eval_sets], "documents": str(documents), "pairs": len(extra)},
         "hyper_parameters": asdict(config),
         "train_seconds": round(seconds, 1),
         "held_out_sentence_ranking": {"base": before, "tuned": after},
@@ -125,6 +153,15 @@ def held_out_figures(paragraphs: Any, held_out: list[str], encode: Any) -> dict[
     }
 
 
+def _interleave(pairs: list[Pair], extra: list[Pair], seed: int) -> list[Pair]:
+    """PolicyQA pairs and eval-set pairs in one deterministic shuffled order."""
+    if not extra:
+        return pairs
+    merged = pairs + extra
+    random.Random(seed + 1).shuffle(merged)
+    return merged
+
+
 def _columns(pairs: list[Pair]) -> dict[str, list[str]]:
     columns: dict[str, list[str]] = {"anchor": [p.question for p in pairs], "positive": [p.positive for p in pairs]}
     for k in range(len(pairs[0].negatives) if pairs else 0):
@@ -144,6 +181,9 @@ def save_fp16(model: Any, out: Path) -> None:
         model.float()
     for junk in ("README.md",):  # the trainer's generic card; ours is written beside it
         (tmp / junk).unlink(missing_ok=True)
+    config = json.loads((tmp / "config.json").read_text(encoding="utf-8"))
+    config["dtype"] = "float32"  # stored in fp16, computed in float32 (a CPU has no fast fp16)
+    (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)

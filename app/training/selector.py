@@ -35,8 +35,10 @@ def fit_selector(
         x = np.array([c.features for c in cands], dtype=np.float64).reshape(-1, len(SENTENCE_FEATURES))
         y = np.array([any(m.cites(m.Unit(c.clause.doc_id, c.text), s) for s in item.sources) for c in cands])
         rows.append((item, lang, cands, x, y.astype(np.float64)))
-    select = _per_lang(
-        [(lang, x, y) for item, lang, _, x, y in rows if item.answerable and len(x)], SENTENCE_FEATURES, min_items, l2
+    answerable_rows = [(lang, x, y) for item, lang, _, x, y in rows if item.answerable and len(x)]
+    select = _per_lang(answerable_rows, SENTENCE_FEATURES, min_items, l2)
+    support = _best_support(
+        answerable_rows, [c for item, _, c, x, _ in rows if item.answerable and len(x)], min_items, l2
     )
     answer_rows: list[tuple[str, np.ndarray, float]] = []
     lead_hits: list[float] = []
@@ -55,7 +57,7 @@ def fit_selector(
     answerable = _per_lang(
         [(lang, f.reshape(1, -1), np.array([label])) for lang, f, label in answer_rows], ANSWER_FEATURES, min_items, l2
     )
-    selector = Selector(select=select, answerable=answerable, fitted_on=fitted_on)
+    selector = Selector(select=select, answerable=answerable, support=support, fitted_on=fitted_on)
     correct = [
         float((answerable.get(lang) or answerable["*"]).probability(f)[0] >= 0.5) == label
         for lang, f, label in answer_rows
@@ -64,8 +66,50 @@ def fit_selector(
         "items": float(len(items)),
         "lead_sentence_hit": float(np.mean(lead_hits)) if lead_hits else 0.0,
         "answerable_accuracy": float(np.mean(correct)) if correct else 0.0,
+        "support": support,
     }
     return selector, figures
+
+
+SUPPORT_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01: never a second citation
+
+
+def _best_support(
+    data: list[tuple[str, np.ndarray, np.ndarray]],
+    cands: list[list[Evidence]],
+    min_items: int,
+    l2: float,
+    folds: int = 5,
+) -> float:
+    """The support ratio whose citations (lead, plus a second at ≥ ratio × the lead's
+    probability) balance hit and precision best (their F1), with probabilities predicted out
+    of fold so that the choice is not flattered by the fit."""
+    probs: list[np.ndarray] = [np.zeros(0)] * len(data)
+    for f in range(folds):
+        train = [d for i, d in enumerate(data) if i % folds != f]
+        models = _per_lang(train, SENTENCE_FEATURES, min_items, l2)
+        for i, (lang, x, _) in enumerate(data):
+            if i % folds == f:
+                probs[i] = (models.get(lang) or models["*"]).probability(x)
+    best, best_f1 = SUPPORT_GRID[-1], -1.0
+    for ratio in SUPPORT_GRID:
+        hits, precision = [], []
+        for (_, _, y), p, c in zip(data, probs, cands, strict=True):
+            order = np.argsort(-p, kind="stable")
+            chosen = [int(order[0])]
+            for i in order[1:]:
+                if len(chosen) == 2 or p[i] < ratio * p[order[0]]:
+                    break
+                if c[i].text != c[chosen[0]].text:
+                    chosen.append(int(i))
+            hits.append(float(y[chosen].max()))
+            precision.append(float(y[chosen].mean()))
+        h, pr = float(np.mean(hits)), float(np.mean(precision))
+        f1 = 2 * h * pr / (h + pr) if h + pr else 0.0
+        log.info("support %.2f: hit %.3f precision %.3f", ratio, h, pr)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = ratio, f1
+    return best
 
 
 def _per_lang(

@@ -1,0 +1,107 @@
+"""The model card (README.md) of a trained model folder, written from what training recorded,
+so that its figures are the ones the training run measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def write_card(folder: Path) -> Path:
+    """Render ``folder/README.md`` from ``training.json`` (and ``selector.json``, ``selector-fit.json``)."""
+    record = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    hp = record["hyper_parameters"]
+    ranking = record["held_out_sentence_ranking"]
+    lines = [
+        f"# {folder.name}",
+        "",
+        "A sentence encoder for privacy-notice questions: all-MiniLM-L6-v2 (384 dimensions, the copy packaged",
+        f"as `{record['base']}`) fine-tuned so that the sentence answering a question ranks first among the",
+        "sentences of the same policy. It embeds questions, sentences and headings for the FAISS index and",
+        "scores the candidate sentences of `ask`. Weights: fp16 safetensors, computed in float32 on CPU.",
+        "",
+        "Made by `privacy-assistant train ranker` (sentence-transformers' `SentenceTransformerTrainer`,",
+        "`MultipleNegativesRankingLoss`), deterministic for its seed on CPU.",
+        "",
+        "## Data",
+        "",
+        "PolicyQA (Ahmad et al., Findings of EMNLP 2020; MIT licence), `dev.json`: 20 website privacy",
+        "policies from OPP-115 with question/answer-span pairs. Split **by policy**: the held-out policies",
+        "(the lowest SHA-256 digests of their names, not chosen by looking at them) are never trained on.",
+        "",
+        f"- trained on {len(record['train_policies'])} policies, {record['pairs']:,} (question, answering "
+        "sentence, negatives) rows:",
+        f"  {', '.join(record['train_policies'])}",
+        f"- held out: {', '.join(record['held_out_policies'])}",
+        "- the answering sentence is the run of sentences (the splitter the index uses) that holds the",
+        "  answer span; negatives: one other sentence of the same paragraph and "
+        f"{hp['mined_negatives']} mined from the same policy",
+        "  (the base model's closest sentences that do not overlap the answer); in-batch negatives besides.",
+        "",
+        "## Hyper-parameters",
+        "",
+        "| " + " | ".join(hp) + " |",
+        "|" + "---|" * len(hp),
+        "| " + " | ".join(str(v) for v in hp.values()) + " |",
+        "",
+        f"Training took {record['train_seconds'] / 60:.1f} minutes on {record['torch_threads']} CPU threads.",
+        "",
+        "## Held-out figures",
+        "",
+        "Sentence ranking on the held-out policies: every sentence of the question's policy ranked by cosine",
+        "to the question; hit@1 when the top sentence overlaps the answer span.",
+        "",
+        "| questions | model | hit@1 | MRR@10 |",
+        "|---|---|---:|---:|",
+    ]
+    for part, label in (("all", "all held-out"), *((k, k.replace("_", " ")) for k in ranking["tuned"] if k != "all")):
+        for name in ("base", "tuned"):
+            fig = ranking[name][part]
+            lines.append(f"| {label} ({fig['questions']:.0f}) | {name} | {fig['hit@1']:.3f} | {fig['mrr@10']:.3f} |")
+    lines += ["", "The slice row is what `tests/test_models.py` re-measures (within 0.03).", ""]
+    lines += _selector_section(folder)
+    lines += _end_to_end(folder)
+    lines += [
+        "## Reproduce",
+        "",
+        "```sh",
+        "privacy-assistant train ranker --eval-set evals/dev.jsonl           # this folder, ~13 min on 2 cores",
+        "privacy-assistant train ranker --out /tmp/policyqa-only             # the same without the seed questions",
+        "privacy-assistant train selector --features-from /tmp/policyqa-only # selector.json, this card",
+        "```",
+        "",
+    ]
+    card = folder / "README.md"
+    card.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return card
+
+
+def _selector_section(folder: Path) -> list[str]:
+    fit = folder / "selector-fit.json"
+    if not fit.is_file():
+        return []
+    record: dict[str, Any] = json.loads(fit.read_text(encoding="utf-8"))
+    return [
+        "## The selector (`selector.json`)",
+        "",
+        "Two logistic models fitted by `privacy-assistant train selector` on the candidate sentences that",
+        f"retrieval gives for {record['fitted_on']} ({record['items']:.0f} questions; never `evals/test.jsonl`),",
+        f"with the features computed by {record.get('features_from', 'the model itself')} (an encoder that never",
+        "saw these questions, so that their similarities look like those of a question nobody trained on):",
+        "which candidate sentence to cite (P(it holds the answer)) and whether to answer at all",
+        "(P(answerable)). Features: similarities, retrieval score, IDF-weighted word overlap, sentence",
+        "shape; nothing specific to a policy. On the data it was fitted on: lead sentence right "
+        f"{record['lead_sentence_hit']:.3f}, answer/abstain decision right {record['answerable_accuracy']:.3f};",
+        f"a second sentence is cited at ≥ {record.get('support', 0.7)} × the lead's probability (chosen out of fold).",
+        "",
+    ]
+
+
+def _end_to_end(folder: Path) -> list[str]:
+    figures = folder / "figures.md"
+    return (
+        ["## End to end (`privacy-assistant eval`)", "", figures.read_text(encoding="utf-8").strip(), ""]
+        if (figures.is_file())
+        else []
+    )
