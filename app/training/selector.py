@@ -71,7 +71,7 @@ def fit_selector(
     return selector, figures
 
 
-SUPPORT_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01: never a second citation
+SUPPORT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01: never a second citation
 
 
 def _best_support(
