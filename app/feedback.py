@@ -158,8 +158,8 @@ class FeedbackStore:
         writer = csv.writer(buf)
         writer.writerow(COLUMNS)
         for r in self.rows():
-            writer.writerow([r.id, r.created_at, r.view, r.question, r.answer, " ".join(r.clause_ids),
-                             r.rating, r.comment])
+            writer.writerow([r.id, r.created_at, r.view, _cell(r.question), _cell(r.answer), " ".join(r.clause_ids),
+                             r.rating, _cell(r.comment)])
         text = buf.getvalue()
         if target is not None:
             target.write_text(text, encoding="utf-8")
@@ -171,6 +171,12 @@ class FeedbackStore:
         if target is not None:
             target.write_text(text, encoding="utf-8")
         return text
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run: one starting with = + - @, a tab or a carriage
+    return (what a customer typed, "=HYPERLINK(…)") is prefixed with an apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _row(r: tuple[object, ...]) -> FeedbackRow:

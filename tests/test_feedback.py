@@ -65,8 +65,9 @@ def test_rows_and_exports(store: FeedbackStore, tmp_path: Path) -> None:
 
 
 def test_conversation_log_is_redacted(store: FeedbackStore) -> None:
-    store.log_message(view="customer", question="SSN 123-45-6789, how long?", answer="x", clause_ids=["c"],
-                      abstained=False)
+    store.log_message(
+        view="customer", question="SSN 123-45-6789, how long?", answer="x", clause_ids=["c"], abstained=False
+    )
     assert next(iter(store.messages()))["question"] == "SSN [id number], how long?"
 
 
@@ -85,8 +86,14 @@ def test_bad_values_are_refused(store: FeedbackStore, view: str, rating: int) ->
 
 def test_logging_never_sees_the_raw_text(store: FeedbackStore, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="app"):
-        store.add(view="agent", question="card 4111111111111111", answer="a", clause_ids=[], rating=1,
-                  comment="me@example.org")
+        store.add(
+            view="agent",
+            question="card 4111111111111111",
+            answer="a",
+            clause_ids=[],
+            rating=1,
+            comment="me@example.org",
+        )
     assert "4111" not in caplog.text and "example.org" not in caplog.text
 
 
@@ -96,3 +103,17 @@ def test_path_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert FeedbackStore().path == tmp_path / "x.sqlite3"
     monkeypatch.delenv(ENV_PATH)
     assert default_path() == Path("feedback.sqlite3")
+
+
+@pytest.mark.parametrize(
+    "typed", ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+)
+def test_csv_export_neutralises_formulas(tmp_path, typed) -> None:
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    store.add(view="customer", question=typed, answer=typed, clause_ids=[], rating=1, comment=typed)
+    stored = store.rows()[0]
+    row = list(csv.reader(io.StringIO(store.export_csv())))[1]
+    for cell, value in ((row[3], stored.question), (row[4], stored.answer), (row[7], stored.comment)):
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), row
+        assert cell == ("'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value)
+    assert row[3] == "'" + typed  # the question as typed, made inert

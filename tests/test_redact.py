@@ -112,3 +112,114 @@ def test_redaction_is_idempotent() -> None:
 )
 def test_luhn(digits: str, valid: bool) -> None:
     assert luhn_valid(digits) is valid
+
+
+# -- every format and script: a generated corpus (issue: separators, invisible characters, full-width digits) --
+
+CARDS = ("4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4012888888881881",
+         "6222021234567890128")  # fmt: skip
+SEPARATORS = (" ", ".", "/", "  ", "\t", "\u00a0", "\u2009", "\u202f", "\u3000", "\u200b", ",", " - ", "-", " / ")
+
+
+def _grouped(number: str, sep: str) -> str:
+    return sep.join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
+
+
+def _corpus() -> list[tuple[str, str]]:
+    """(secret as typed, kind) — at least 200 of them."""
+    out = [(_grouped(c, sep), CARD) for c in CARDS for sep in SEPARATORS]
+    out += [("cardno" + c, CARD) for c in CARDS] + [(_fullwidth(_grouped(c, " ")), CARD) for c in CARDS]
+    emails = (
+        "josé@example.com", "bob＠example.com", "用户@例子.广告", "bob[at]example.com", "bob (at) example (dot) com",
+        "Zoë.Müller+vip@post.example.de", "wang_li88@qq.com", "ＡＢＣ＠ｅｘａｍｐｌｅ．ｃｏｍ", "x.y@sub.domain.co.uk",
+    )  # fmt: skip
+    out += [(e, EMAIL) for e in emails]
+    phones = ("+1 (212) 555-0187", "+44\u00a020\u00a07946\u00a00958", "+33 1 42 68 53 00", "+86 138 1234 5678",
+              "+86\u3000138\u30001234\u30005678", "138-0013-8000", "(212)\u2009555-0187", "+49 30 901820",
+              "０１０－６５５２ ９９８８", "+1.212.555.0187")  # fmt: skip
+    out += [(p, PHONE) for p in phones]
+    ibans = ("DE89370400440532013000", "GB82WEST12345698765432", "FR1420041010050500013M02606", "NL91ABNA0417164300")
+    for iban in ibans:
+        out += [(iban, ID), (_grouped(iban, " "), ID), (_grouped(iban, "\u00a0"), ID), (iban.lower(), ID)]
+    ids = (
+        "110105 19491231 002X", "11010519491231002X", "110105-19491231-002X", "110101199003074514",
+        "123-45-6789", "E12345678", "G1234567", "QQ 12 34 56 C", "AB123456D", "passport number: X1234567",
+    )  # fmt: skip
+    out += [(i, ID) for i in ids]
+    return out
+
+
+TEMPLATES = ("my details: {} thanks", "我的信息是{}，请删除", "pls delete acct {} asap!!")
+
+
+def _core(text: str) -> str:
+    """The secret's letters and digits, in NFKC, without separators (what must not survive)."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if c.isalnum()).lower()
+
+
+def test_the_generated_corpus_is_large() -> None:
+    assert len(_corpus()) * len(TEMPLATES) >= 200
+
+
+@pytest.mark.parametrize(("secret", "kind"), _corpus())
+def test_every_format_and_script_is_redacted(secret: str, kind: str) -> None:
+    for template in TEMPLATES:
+        result = redact(template.format(secret))
+        core = _core(secret.removeprefix("passport number: "))
+        assert core not in _core(result.text), (template.format(secret), result.text)
+        assert kind in result.kinds or (kind == PHONE and result.kinds), result
+        if kind == PHONE:
+            assert CARD not in result.kinds  # "+86 138 1234 5678" is no card: no card warning
+        if template.isascii():  # the rest of the message stays (a Chinese address glued to Chinese text
+            assert template.split("{}")[0].strip()[:4] in result.text  # cannot be told from it: both go)
+
+
+def test_the_corpus_never_reaches_sqlite_the_log_or_the_csv(tmp_path, caplog) -> None:
+    import logging
+    import sqlite3
+
+    from app.feedback import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    secrets = [s for s, _ in _corpus()]
+    with caplog.at_level(logging.INFO):
+        for secret in secrets:
+            text = TEMPLATES[0].format(secret)
+            store.log_message(view="customer", question=text, answer="a", clause_ids=[], abstained=False)
+            store.add(view="customer", question=text, answer="a", clause_ids=[], rating=1, comment=f"re: {secret}")
+    with sqlite3.connect(tmp_path / "feedback.sqlite3") as conn:
+        rows = [*conn.execute("SELECT * FROM messages"), *conn.execute("SELECT * FROM feedback")]
+    stored = " ".join(str(v) for row in rows for v in row)
+    exported = store.export_csv(tmp_path / "feedback.csv")
+    logged = caplog.text
+    for secret in secrets:
+        core = _core(secret.removeprefix("passport number: "))
+        for where, text in (("sqlite", stored), ("csv", exported), ("log", logged)):
+            assert core not in _core(text), (where, secret)
+
+
+def test_no_seed_policy_sentence_without_contact_details_is_changed() -> None:
+    import re
+    from pathlib import Path
+
+    from app.documents import load_documents
+    from app.splitter import split_document
+
+    documents = Path(__file__).resolve().parents[1] / "documents"
+    contact = re.compile(r"@|\d[\d\s().-]{6,}\d|\bat\b.*\bdot\b")
+    checked = 0
+    for doc, norm in load_documents(documents):
+        for clause in split_document(doc.doc_id, norm):
+            for span in clause.sentences:
+                sentence = clause.text[span.start - clause.start : span.end - clause.start]
+                if contact.search(sentence):
+                    continue
+                checked += 1
+                assert redact(sentence).text == sentence, sentence
+    assert checked > 500
