@@ -8,7 +8,6 @@ import os
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from app.records import Clause
 from app.retrieve import Filters, Hit, HybridRetriever
 from app.selection import SENTENCE_FEATURES, Selector, answer_features
 from app.splitter import SplitterConfig
+from app.text import clean_input
 from app.timing import Stages
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ SELECTOR_FILE = "selector.json"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d|\+1 800 [A-Z]{4,}(?: \([^)]*\))?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # A name: capitalised inside the question ("PayPal", "AWS", "Hotjar"), not its first word.
 _NAME = re.compile(r"(?<=[\w,;:?!)] )([A-Z][\w-]*[A-Za-z])")
 # Chatty words customers use that no policy contains; their absence proves nothing.
@@ -200,7 +199,7 @@ class Assistant:
         """Validated question text: control characters dropped, length within the limit."""
         if not isinstance(question, str):
             raise InputError("question must be a string")
-        text = _CONTROL.sub(" ", unicodedata.normalize("NFC", question)).strip()
+        text = clean_input(question).strip()
         if not text:
             raise InputError("question is empty")
         if len(text) > self.config.max_question_chars:

@@ -69,6 +69,8 @@ def _list_files(folder: Path) -> list[Path]:
         try:
             if not entry.is_file():  # a directory named x.txt, a dangling or looping symlink
                 raise InputError(f"{path}: not a regular file (a folder or a broken/looping link)")
+            if entry.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+                raise InputError(f"{path}: links outside the documents folder (refused: it would be published)")
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
         files.append(path)

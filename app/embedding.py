@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.errors import InputError
+from app.text import encodable
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class SentenceTransformerEmbedder:
         """Unit-length float32 vectors, one row per text, in batches."""
         rows: list[np.ndarray] = []
         for i in range(0, len(texts), self.batch_size):
-            batch = list(texts[i : i + self.batch_size])
+            batch = [encodable(t) for t in texts[i : i + self.batch_size]]
             with self._autocast():
                 rows.append(np.asarray(self.llama_embedding.get_text_embedding_batch(batch), dtype=np.float32))
             if progress:
@@ -194,8 +195,8 @@ class SentenceTransformerEmbedder:
         if (hit := self._cache.get(text)) is not None:
             self._cache.move_to_end(text)
             return hit
-        with self._autocast():
-            vector = np.asarray(self.llama_embedding.get_query_embedding(text), dtype=np.float32)
+        with self._autocast():  # a lone surrogate would fail in the tokenizer, retried with back-off
+            vector = np.asarray(self.llama_embedding.get_query_embedding(encodable(text)), dtype=np.float32)
         self._cache[text] = vector
         if len(self._cache) > self.query_cache_size:
             self._cache.popitem(last=False)

@@ -471,13 +471,21 @@ def load_index(index_dir: Path, expected: dict[str, Any] | None = None) -> Claus
         for key, value in expected.items():
             if manifest.get(key) != value:
                 raise IndexError_(f"{index_dir}: index was built with a different {key} ({manifest.get(key)}); {hint}")
-    for name, digest in manifest.get("files", {}).items():
+    files = manifest.get("files")
+    # The check is not the data's to switch off: every data file must be listed and match.
+    listed = files if isinstance(files, dict) else {}
+    for name in _DATA_FILES:
+        if name not in listed:
+            raise IndexError_(f"{folder / MANIFEST}: no checksum for {name}; {hint}")
+    if (folder / SENTENCE_INDEX).exists() and SENTENCE_INDEX not in listed:
+        raise IndexError_(f"{folder / MANIFEST}: no checksum for {SENTENCE_INDEX}; {hint}")
+    for name, digest in listed.items():
         try:
-            ok = _file_sha256(folder / name) == digest
+            ok = "/" not in str(name) and _file_sha256(folder / str(name)) == digest
         except OSError:
             ok = False
         if not ok:
-            raise IndexError_(f"{folder / name}: missing or corrupted index file; {hint}")
+            raise IndexError_(f"{folder / str(name)}: missing or corrupted index file; {hint}")
     try:
         import faiss
 

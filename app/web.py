@@ -13,14 +13,18 @@ user types is redacted (app.redact) before it is logged, stored or even echoed b
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
+import math
 import os
 import re
 import tempfile
 import threading
 import time
 import tomllib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +53,7 @@ from app.render import (
     retrieval_rows,
     title_of,
 )
+from app.text import clean_input
 
 if TYPE_CHECKING:
     import fastapi
@@ -64,6 +69,7 @@ ENV_PASSWORD = "PRIVACY_ASSISTANT_AGENT_PASSWORD"
 ENV_CONFIG = "PRIVACY_ASSISTANT_CONFIG"
 ENV_FEEDBACK_DB = "PRIVACY_ASSISTANT_FEEDBACK_DB"
 ENV_RATE = "PRIVACY_ASSISTANT_RATE_PER_MINUTE"
+ENV_PROXIES = "PRIVACY_ASSISTANT_TRUSTED_PROXIES"
 DEFAULT_RATE_PER_MINUTE = 60.0
 AGENT_PATH = "/agent"
 
@@ -83,6 +89,9 @@ class WebConfig:
     credentials: Credentials | None
     feedback_db: Path
     rate_per_minute: float = DEFAULT_RATE_PER_MINUTE  # customer questions per client; 0: no limit
+    # Addresses of reverse proxies whose X-Forwarded-For is believed; none by default, so a
+    # client cannot pick its own rate-limit bucket or login identity with a header.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:
@@ -111,13 +120,30 @@ def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:
         raise InputError(f"{ENV_RATE}={rate!r}: not a number of questions per minute") from None
     if not rate_per_minute >= 0:
         raise InputError(f"{ENV_RATE}={rate!r}: must be 0 (no limit) or more")
-    return WebConfig(credentials, Path(db), rate_per_minute)
+    proxies_raw = env.get(ENV_PROXIES) or ",".join(str(p) for p in table.get("server", {}).get("trusted_proxies", []))
+    proxies = tuple(p.strip() for p in proxies_raw.split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise InputError(f"{ENV_PROXIES}: {proxy!r} is not an IP address or network") from None
+    return WebConfig(credentials, Path(db), rate_per_minute, proxies)
+
+
+# The client of the login request being checked (set by the server's middleware: Gradio
+# calls `auth(user, password)` without the request) and what the guard decided about it.
+_LOGIN: ContextVar[dict[str, Any] | None] = ContextVar("privacy_assistant_login", default=None)
+MAX_USER_CHARS = 128
+MAX_PASSWORD_CHARS = 1024
 
 
 class LoginGuard:
     """Gradio's `auth` callable: checks the configured credentials, and after
-    `max_failures` failed logins for a user name within `window_s` refuses that name
-    (even with the right password) until the window has passed."""
+    `max_failures` failed logins for a user name *from one client* within `window_s`
+    refuses that client and name (even with the right password) until the window has
+    passed. Other clients are not affected, so nobody can lock the real agent out from
+    elsewhere. Memory stays bounded: at most `max_entries` (client, name) pairs, oldest
+    dropped first, names cut to `MAX_USER_CHARS`, entries forgotten once expired."""
 
     def __init__(
         self,
@@ -125,33 +151,71 @@ class LoginGuard:
         max_failures: int = 5,
         window_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
     ) -> None:
         self._credentials = credentials
         self.max_failures = max_failures
         self.window_s = window_s
+        self.max_entries = max_entries
         self._clock = clock
-        self._failures: dict[str, list[float]] = {}
+        self._failures: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def locked(self, user: str) -> bool:
+    @staticmethod
+    def _key(user: str) -> tuple[str, str]:
+        login = _LOGIN.get()
+        return (str(login.get("client", "unknown")) if login else "unknown", user[:MAX_USER_CHARS])
+
+    def locked_for(self, user: str) -> float:
+        """Seconds until this client may try this user name again (0: not locked)."""
         now = self._clock()
+        key = self._key(user)
         with self._lock:
-            recent = [t for t in self._failures.get(user, []) if now - t < self.window_s]
-            self._failures[user] = recent
-            return len(recent) >= self.max_failures
+            recent = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+            if recent:
+                self._failures[key] = recent
+            else:
+                self._failures.pop(key, None)
+            if len(recent) < self.max_failures:
+                return 0.0
+            return self.window_s - (now - recent[-self.max_failures])
+
+    def locked(self, user: str) -> bool:
+        return self.locked_for(user) > 0
 
     def __call__(self, user: str, password: str) -> bool:
-        if self.locked(user):
-            log.warning("agent login refused: too many failed attempts for this user name")
+        login = _LOGIN.get()
+        if (wait := self.locked_for(user)) > 0:
+            if login is not None:
+                login["locked_for"] = wait
+            log.warning("agent login refused: too many failed attempts from this client for this user name")
             return False
-        ok = hmac.compare_digest(user.encode(), self._credentials.user.encode()) & hmac.compare_digest(
-            password.encode(), self._credentials.password.encode()
+        ok = (
+            len(user) <= MAX_USER_CHARS
+            and len(password) <= MAX_PASSWORD_CHARS
+            and hmac.compare_digest(user.encode(), self._credentials.user.encode())
+            & hmac.compare_digest(password.encode(), self._credentials.password.encode())
         )
         if not ok:
-            with self._lock:
-                self._failures.setdefault(user, []).append(self._clock())
+            self._record_failure(user)
             log.warning("agent login failed")
         return bool(ok)
+
+    def _record_failure(self, user: str) -> None:
+        now = self._clock()
+        key = self._key(user)
+        with self._lock:
+            self._failures.setdefault(key, []).append(now)
+            self._failures.move_to_end(key)
+            self._failures[key] = self._failures[key][-self.max_failures :]
+            while len(self._failures) > self.max_entries:
+                self._failures.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+
+LOCKED_MESSAGE = "Too many failed sign-ins from this device. Try again in {minutes} minute{s}."
 
 
 class RateLimiter:
@@ -274,8 +338,11 @@ def _customer_api(
 
     def ask(question: str, doc_id: str = "", request: gr.Request | None = None) -> dict[str, Any]:
         """Answer a privacy question as the customer chat does (no scores, no clause ids)."""
-        red = redact(question)
+        text = clean_input(question if isinstance(question, str) else "")
+        if len(text) > assistant.config.max_question_chars:  # checked first: redacting 1 MB is not free
+            raise gr.Error(f"question is over the {assistant.config.max_question_chars:,}-character limit")
         if limiter is not None and not limiter.allow(client_key(request)):
+            red = redact(text)
             lang = language_of(red.text)
             return {
                 "answer": RATE_LIMITED[lang],
@@ -286,6 +353,7 @@ def _customer_api(
                 "citations": [],
                 "rate_limited": True,
             }
+        red = redact(text)
         metas = assistant.state().metas
         try:
             if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
@@ -342,7 +410,14 @@ def build_customer_app(
         """The chat's turn: the user's message, then the reply (with `llm`, first the model's
         draft as it arrives, then the checked answer)."""
         state = state if isinstance(state, _ChatState) else _ChatState()
-        red = redact(message or "")
+        text = clean_input(message if isinstance(message, str) else "")
+        if len(text) > assistant.config.max_question_chars:  # checked first; the message is not kept
+            lang = language_of(text[:400])
+            reply = render_customer_reply(None, metas, lang, message=TEXT[lang]["too_long"])
+            state.history.append({"role": "assistant", "content": reply})  # only the short reply
+            yield state.history, "", state
+            return
+        red = redact(text)
         lang = language_of(red.text)
         shown = red.text.strip()
         if shown:
@@ -792,6 +867,7 @@ def build_server(
     config = config or load_config()
     store = FeedbackStore(config.feedback_db)
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.middleware("http")(_agent_guard)
     common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
     # The agent console is mounted first: a mount at "/" would swallow "/agent".
     if config.credentials is not None:
@@ -823,6 +899,64 @@ def build_server(
     return app
 
 
+# Shown on the agent login page: Gradio's form says "Incorrect credentials" for any refusal;
+# a locked sign-in (HTTP 429) gets its own message, with how long to wait.
+_LOGIN_SCRIPT = """<script>(() => {
+  const fetch0 = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await fetch0(...args);
+    const url = String((args[0] && args[0].url) || args[0]);
+    if (response.status === 429 && /\\/login\\/?$/.test(url)) {
+      let note = document.getElementById("pa-login-locked");
+      if (!note) {
+        note = document.createElement("p");
+        note.id = "pa-login-locked";
+        note.setAttribute("role", "alert");
+        note.style.cssText = "color:#991b1b;font-weight:600;text-align:center;margin:12px auto;max-width:480px";
+        (document.querySelector("form") || document.body).prepend(note);
+      }
+      let detail = "Try again later.";
+      try { detail = (await response.clone().json()).detail; } catch (e) {}
+      note.textContent = detail;
+    }
+    return response;
+  };
+})();</script>"""
+
+
+async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
+    """Middleware for the agent console: tells the login guard which client is signing in
+    and answers a locked sign-in with its own message; no page of the console may be framed
+    by another site (clickjacking)."""
+    from fastapi.responses import JSONResponse, Response
+
+    path = request.url.path
+    if not (path == AGENT_PATH or path.startswith(AGENT_PATH + "/")):
+        return await call_next(request)
+    login: dict[str, Any] | None = None
+    token = None
+    if request.method == "POST" and path.rstrip("/").endswith("/login"):
+        login = {"client": request.client.host if request.client else "unknown"}
+        token = _LOGIN.set(login)
+    try:
+        response = await call_next(request)
+    finally:
+        if token is not None:
+            _LOGIN.reset(token)
+    if login is not None and (wait := float(login.get("locked_for", 0.0))) > 0:
+        minutes = max(1, math.ceil(wait / 60))
+        detail = LOCKED_MESSAGE.format(minutes=minutes, s="" if minutes == 1 else "s")
+        response = JSONResponse({"detail": detail}, status_code=429, headers={"Retry-After": str(math.ceil(wait))})
+    elif request.method == "GET" and response.headers.get("content-type", "").startswith("text/html"):
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        body = body.replace(b"</head>", _LOGIN_SCRIPT.encode() + b"</head>", 1)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        response = Response(body, status_code=response.status_code, headers=headers)
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, llm: LLMAnswerer | None = None) -> None:
     """Serve both views until interrupted (called by `privacy-assistant serve`)."""
     import sys
@@ -837,4 +971,11 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, llm:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(config.trusted_proxies),  # uvicorn would trust any client on 127.0.0.1
+        forwarded_allow_ips=",".join(config.trusted_proxies) or None,
+    )

@@ -220,6 +220,20 @@ def test_cli_bad_batch_line_names_the_line_and_field(seed_index, tmp_path):
     assert len(run.stdout.splitlines()) == 1  # the good line before it was answered
 
 
+def test_batch_files_with_a_bom_a_folder_or_deep_nesting(tmp_path):
+    from app.cli import read_batch
+
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes('\ufeff{"id": "a", "question": "Do you sell my data?"}\n'.encode())
+    assert [item["id"] for item in read_batch(bom)] == ["a"]
+    with pytest.raises(InputError, match="is a folder"):
+        list(read_batch(tmp_path))
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"id": "a", "question": "q", "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"deep\.jsonl:1: JSON nested too deeply"):
+        list(read_batch(deep))
+
+
 def test_cli_without_an_index_says_to_ingest(tmp_path):
     run = _cli("--index", str(tmp_path / "none"), "ask", "hello?")
     assert run.returncode == 2

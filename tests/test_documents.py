@@ -141,13 +141,24 @@ def test_folder_named_like_a_document(tmp_path):
     _refused(folder, str(folder / "sub.txt"))
 
 
-def test_symlink_to_a_good_file_is_followed(tmp_path):
-    target = tmp_path / "elsewhere.txt"
-    target.write_text(GOOD, encoding="utf-8")
+def test_symlink_to_a_good_file_inside_the_folder_is_followed(tmp_path):
     folder = _folder(tmp_path)
-    (folder / "linked.txt").symlink_to(target)
+    (folder / "versions").mkdir()
+    (folder / "versions" / "v2.txt").write_text(GOOD, encoding="utf-8")
+    (folder / "linked.txt").symlink_to(folder / "versions" / "v2.txt")
     [(doc, _)] = load_documents(folder)
     assert doc.doc_id == "linked"
+
+
+@pytest.mark.parametrize("outside", ["elsewhere.txt", "/etc/hostname"])
+def test_symlink_leaving_the_folder_is_refused(tmp_path, outside):
+    target = tmp_path / outside if not outside.startswith("/") else Path(outside)
+    if not target.is_absolute() or not target.exists():
+        target = tmp_path / "elsewhere.txt"
+        target.write_text(GOOD, encoding="utf-8")
+    folder = _folder(tmp_path)
+    (folder / "linked.txt").symlink_to(target)
+    _refused(folder, str(folder / "linked.txt"))
 
 
 def test_invalid_catalogue(tmp_path):

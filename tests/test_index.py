@@ -372,6 +372,17 @@ def test_unreadable_manifest_is_reported(fake_build, tmp_path):
         load_index(index_dir)
 
 
+@pytest.mark.parametrize("files", [{}, None, "off", {"documents.jsonl": "0" * 64}])
+def test_a_manifest_cannot_switch_its_integrity_check_off(fake_build, files):
+    _, index_dir, _ = fake_build
+    path = current_build(index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["files"] = files
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexError_, match=r"re-run `privacy-assistant ingest`"):
+        load_index(index_dir)
+
+
 def test_deleted_index_file_is_reported(fake_build):
     _, index_dir, _ = fake_build
     (current_build(index_dir) / "clauses.jsonl").unlink()

@@ -87,6 +87,8 @@ def assistant(embedder, seed_index):
     st.one_of(
         st.text(max_size=400),
         st.text(alphabet=st.characters(codec="utf-8"), max_size=50),
+        # lone surrogates (valid JSON "\ud800", undecodable argv bytes) and invisible characters
+        st.text(alphabet=st.characters(categories=["Cs", "Cf", "Zs", "Cc", "Ll"]), max_size=60),
         st.sampled_from(
             [
                 "<script>alert(1)</script> do you sell my data?",
@@ -115,3 +117,46 @@ def test_any_question_gives_an_input_error_or_a_valid_answer(assistant, question
         assert docs[c["doc_id"]].text[c["start"] : c["end"]] == c["quote"]
     if data["abstained"]:
         assert not data["citations"]
+
+
+_SEPARATORS = st.sampled_from([" ", "  ", "\t", ".", "/", ",", "-", " - ", "\u00a0", "\u2009", "\u202f", "\u3000",
+                               "\u200b", "\u2060", ""])  # fmt: skip
+
+
+@st.composite
+def _card(draw):
+    """A Luhn-valid card number, typed with any separators, maybe in full-width digits."""
+    from stdnum import luhn
+
+    body = draw(st.text(alphabet="0123456789", min_size=12, max_size=18))
+    number = body + luhn.calc_check_digit(body)
+    groups = [number[i : i + 4] for i in range(0, len(number), 4)]
+    typed = "".join(g + (draw(_SEPARATORS) if k < len(groups) - 1 else "") for k, g in enumerate(groups))
+    if draw(st.booleans()):
+        typed = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in typed)
+    return number, typed
+
+
+@settings(max_examples=300, deadline=None)
+@given(_card(), st.sampled_from(["my card is {} ok", "卡号{}请删除", "cardno{}", "{}"]))
+def test_any_card_number_in_any_format_is_redacted(card, template):
+    import unicodedata
+
+    from app.redact import CARD, redact
+
+    number, typed = card
+    result = redact(template.format(typed))
+    assert CARD in result.kinds
+    digits = "".join(c for c in unicodedata.normalize("NFKC", result.text) if c.isdigit())
+    assert number not in digits and number[-4:] not in digits
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(categories=["Cs", "Cf", "Zs", "Cc", "L", "N"]), max_size=80))
+def test_cleaned_input_is_always_encodable_and_redaction_never_fails(text):
+    from app.redact import redact
+    from app.text import clean_input
+
+    cleaned = clean_input(text)
+    cleaned.encode("utf-8")  # no lone surrogate survives
+    redact(text)  # redaction takes any string, surrogates included

@@ -182,3 +182,14 @@ def test_server_log_keeps_no_card_numbers_or_secrets(server: Any) -> None:
     assert "[card number]" in log  # the typed message was logged, redacted
     assert "4111" not in log
     assert server.password not in log
+
+
+def test_a_refused_long_message_is_not_kept_in_the_chat(server: Any, page: Any) -> None:
+    page.goto(server.url + "/")
+    secret = "4111 1111 1111 1111 " + "y" * 2500
+    reply = _ask_customer(page, secret)
+    assert "too long" in reply.inner_text()
+    _ask_customer(page, "How long do you keep my data?")
+    chat = page.locator("#pa-chat").inner_text()
+    assert "yyyy" not in chat and "4111" not in chat  # neither shown again nor sent back each turn
+    assert page.locator("#pa-chat .pa-reply").count() == 2

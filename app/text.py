@@ -1,0 +1,20 @@
+"""Text as it arrives from outside (a chat box, a JSON line, argv), made safe to process."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 controls but tab and newline, DEL, and lone UTF-16 surrogates (valid JSON "\ud800",
+# undecodable bytes in argv): no tokenizer, encoder or database should ever see them.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_input(text: str) -> str:
+    """NFC, with control characters turned into spaces and lone surrogates dropped."""
+    return unicodedata.normalize("NFC", _UNSAFE.sub(lambda m: "" if m.group(0) >= "\ud800" else " ", text))
+
+
+def encodable(text: str) -> str:
+    """The text without lone surrogates (they cannot be encoded as UTF-8)."""
+    return re.sub(r"[\ud800-\udfff]", "", text)
