@@ -14,6 +14,7 @@ import pytest
 
 from app.text import clean_input, encodable
 from app.web import _LOGIN, MAX_USER_CHARS, Credentials, LoginGuard, load_config
+from tests.helpers import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "agent-h", "h-Secret-42"
@@ -96,43 +97,15 @@ def test_a_lone_surrogate_is_answered_without_a_retry_or_traceback(seed_index: P
 
 @pytest.fixture(scope="module")
 def hostile_server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("e2e_helpers", ROOT / "tests" / "e2e" / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    helpers = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = helpers  # its dataclasses look their module up
-    spec.loader.exec_module(helpers)
-    _free_port, _wait_until_up = helpers._free_port, helpers._wait_until_up
     work = tmp_path_factory.mktemp("hostile")
-    port = _free_port()
     env = {
-        **os.environ,
         "PRIVACY_ASSISTANT_AGENT_USER": USER,
         "PRIVACY_ASSISTANT_AGENT_PASSWORD": PASSWORD,
         "PRIVACY_ASSISTANT_FEEDBACK_DB": str(work / "feedback.sqlite3"),
         "PRIVACY_ASSISTANT_RATE_PER_MINUTE": "3",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
     }
-    env.pop("PRIVACY_ASSISTANT_CONFIG", None)
-    env.pop("PRIVACY_ASSISTANT_TRUSTED_PROXIES", None)
-    log = work / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "--index", str(seed_index), "serve", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url + "/", proc, log)
+    with serving(seed_index, work, env) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _client(local: str = "127.0.0.1"):  # type: ignore[no-untyped-def]

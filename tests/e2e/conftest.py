@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PRIVACY_ASSISTANT_CHROMIUM", "/usr/bin/chromium")
@@ -38,58 +35,17 @@ class Server:
     password: str = AGENT_PASSWORD
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    tail = log.read_text(errors="replace")[-4000:]
-    pytest.fail(f"the server did not answer at {url} within {timeout:.0f} s:\n{tail}")
-
-
 @pytest.fixture(scope="session")
 def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`privacy-assistant serve` on a free port, with agent credentials and its own feedback DB."""
     work = tmp_path_factory.mktemp("web")
-    port = _free_port()
     env = {
-        **os.environ,
         "PRIVACY_ASSISTANT_AGENT_USER": AGENT_USER,
         "PRIVACY_ASSISTANT_AGENT_PASSWORD": AGENT_PASSWORD,
         "PRIVACY_ASSISTANT_FEEDBACK_DB": str(work / "feedback.sqlite3"),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
     }
-    env.pop("PRIVACY_ASSISTANT_CONFIG", None)
-    log = work / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "-v", "--index", str(seed_index), "serve", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url + "/", proc, log)
-        yield Server(url, work / "feedback.sqlite3", log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serving(seed_index, work, env, verbose=True) as url:
+        yield Server(url, work / "feedback.sqlite3", work / "server.log")
 
 
 @pytest.fixture(scope="session")

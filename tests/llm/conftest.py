@@ -5,7 +5,6 @@ installs both). Started once per session, only when a test asks for it."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port, stop
+
 MAX_TOKENS = 96  # the tiny model rambles; a short cap keeps the group within minutes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +30,7 @@ def gguf_path() -> Path:
 @pytest.fixture(scope="session")
 def llm_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The server's base URL (http://127.0.0.1:PORT/v1); stopped at the end of the session."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llm-server") / "server.log"
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--model_alias", "gemma-3-270m",
@@ -63,12 +58,7 @@ def llm_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             time.sleep(0.5)
         yield base_url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=10)
 
 
 @pytest.fixture

@@ -1,0 +1,73 @@
+"""Starting and stopping the real server (and other subprocesses) for tests, in one place."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 180.0) -> None:
+    """Poll ``url`` until it answers 200; fail with the log's tail if the process dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    tail = log.read_text(errors="replace")[-4000:]
+    pytest.fail(f"the server did not answer at {url} within {timeout:.0f} s:\n{tail}")
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Terminate, then kill if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def serving(index: Path, work: Path, env: Mapping[str, str], verbose: bool = False) -> Iterator[str]:
+    """`privacy-assistant serve` on a free loopback port with ``env`` over a clean environment
+    (no config file, no trusted proxies); yields its URL and stops it after. Log: work/server.log."""
+    port = free_port()
+    full = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env}
+    for name in ("PRIVACY_ASSISTANT_CONFIG", "PRIVACY_ASSISTANT_TRUSTED_PROXIES"):
+        if name not in env:
+            full.pop(name, None)
+    log = work / "server.log"
+    command = [sys.executable, "-m", "app.cli", *(["-v"] if verbose else []), "--index", str(index)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [*command, "serve", "--port", str(port)], cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/", proc, log)
+        yield url
+    finally:
+        stop(proc)
