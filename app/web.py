@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import threading
 import time
 import tomllib
@@ -72,6 +71,7 @@ ENV_RATE = "PRIVACY_ASSISTANT_RATE_PER_MINUTE"
 ENV_PROXIES = "PRIVACY_ASSISTANT_TRUSTED_PROXIES"
 DEFAULT_RATE_PER_MINUTE = 60.0
 AGENT_PATH = "/agent"
+EXPORT_ROUTE = AGENT_PATH + "/export/feedback.csv"
 
 # -- configuration ----------------------------------------------------------------------------
 
@@ -292,6 +292,7 @@ mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .pa-source, .pa-compare { border: 1px solid #e5e7eb; border-radius: 8px; padding: 8px 12px; margin-bottom: 10px; }
 .pa-section { color: #374151; font-size: 0.9em; margin: 2px 0 6px 0; }
 .pa-clause { white-space: pre-wrap; line-height: 1.5; }
+.pa-export { display: inline-block; padding: 4px 12px; border: 1px solid #d1d5db; border-radius: 6px; }
 .pa-badge { background: #fee2e2; color: #991b1b; border-radius: 4px; padding: 0 6px; font-size: 0.8em; }
 .pa-doc-head { margin-bottom: 6px; }
 .pa-doc { white-space: pre-wrap; max-height: 560px; overflow-y: auto; border: 1px solid #e5e7eb;
@@ -327,6 +328,7 @@ class _ChatState:
     history: list[dict[str, str]] = field(default_factory=list)
     topic: str = ""
     turns: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
+    voted: set[int] = field(default_factory=set)  # one vote per answer: a script cannot stuff the ratings
 
 
 def _customer_api(
@@ -449,8 +451,9 @@ def build_customer_app(
     def like(data: gr.LikeData, state: _ChatState) -> None:
         if not isinstance(state, _ChatState) or not isinstance(data.index, int) or data.index not in state.turns:
             return
-        if data.liked not in (True, False):
-            return  # a like taken back
+        if data.liked not in (True, False) or data.index in state.voted:
+            return  # a like taken back, or this answer already rated in this session
+        state.voted.add(data.index)
         question, answer_text, clause_ids = state.turns[data.index]
         store.add(
             view="customer",
@@ -696,11 +699,6 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
 
         return save
 
-    def export() -> tuple[Any, list[list[object]]]:
-        target = Path(tempfile.mkdtemp(prefix="pa-feedback-")) / "feedback.csv"
-        store.export_csv(target)
-        return gr.update(value=str(target), visible=True), feedback_rows()
-
     def feedback_rows() -> list[list[object]]:
         rows = store.rows()[-100:]
         return [
@@ -805,8 +803,12 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
                 gr.Markdown("Ratings and comments from both views (questions and comments are stored redacted).")
                 with gr.Row():
                     refresh_btn = gr.Button("Refresh", size="sm", scale=0, elem_id="pa-refresh")
-                    export_btn = gr.Button("Export feedback (CSV)", size="sm", scale=0, elem_id="pa-export")
-                export_file = gr.File(label="feedback.csv", interactive=False, visible=False, elem_id="pa-export-file")
+                    # Streamed by the server behind the agent login, never left in Gradio's shared
+                    # file cache (which the public app serves).
+                    gr.HTML(
+                        f'<a id="pa-export" class="pa-export" href="{EXPORT_ROUTE.removeprefix(AGENT_PATH + "/")}" '
+                        'download="feedback.csv">Export feedback (CSV)</a>'
+                    )
                 review = gr.Dataframe(
                     headers=["id", "time (UTC)", "view", "rating", "question", "comment"],
                     interactive=False,
@@ -821,7 +823,6 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
         opener.change(open_document, [opener, last], [document], api_visibility="private")
         up.click(rate(1), [comment, last], [feedback_status, comment], api_visibility="private")
         down.click(rate(-1), [comment, last], [feedback_status, comment], api_visibility="private")
-        export_btn.click(export, None, [export_file, review], api_visibility="private")
         refresh_btn.click(feedback_rows, None, [review], api_visibility="private")
         feedback_tab.select(feedback_rows, None, [review], api_visibility="private")
         for trigger in (topic.submit, cmp_go.click):
@@ -862,12 +863,13 @@ def build_server(
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     import fastapi
     import gradio as gr
-    from fastapi.responses import HTMLResponse, RedirectResponse
+    from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
     config = config or load_config()
     store = FeedbackStore(config.feedback_db)
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(_agent_guard)
+    app.middleware("http")(_refuse_uploads)
     common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
     # The agent console is mounted first: a mount at "/" would swallow "/agent".
     if config.credentials is not None:
@@ -875,6 +877,20 @@ def build_server(
         @app.get(AGENT_PATH, include_in_schema=False)
         def agent_slash() -> RedirectResponse:
             return RedirectResponse(AGENT_PATH + "/")
+
+        def export_feedback(request: fastapi.Request) -> Response:
+            """The feedback as CSV, to a signed-in agent only; streamed, never stored as a file."""
+            if not _agent_signed_in(app, request):
+                return JSONResponse({"detail": "sign in to the agent console first"}, status_code=401)
+            return Response(
+                store.export_csv(),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"},
+            )
+
+        # FastAPI reads the request parameter by its class (postponed annotations are strings).
+        export_feedback.__annotations__.update(request=fastapi.Request, **{"return": Response})
+        app.get(EXPORT_ROUTE, include_in_schema=False)(export_feedback)
 
         agent = build_agent_app(assistant, store, llm)
         gr.mount_gradio_app(
@@ -922,6 +938,28 @@ _LOGIN_SCRIPT = """<script>(() => {
     return response;
   };
 })();</script>"""
+
+
+def _agent_signed_in(app: Any, request: Any) -> bool:
+    """Whether the request carries a session of the agent console's Gradio app (its login)."""
+    for route in app.routes:
+        gradio_app: Any = getattr(route, "app", None)
+        if getattr(route, "path", None) == AGENT_PATH and hasattr(gradio_app, "tokens"):
+            cookie_id = getattr(gradio_app, "cookie_id", "")
+            for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+                token = request.cookies.get(name)
+                if token and gradio_app.tokens.get(token):
+                    return True
+    return False
+
+
+async def _refuse_uploads(request: Any, call_next: Callable[[Any], Any]) -> Any:
+    """Nothing in either view takes a file: Gradio's upload route is closed to everyone."""
+    from fastapi.responses import JSONResponse
+
+    if request.url.path.rstrip("/").endswith("/gradio_api/upload"):
+        return JSONResponse({"detail": "uploads are not accepted"}, status_code=403)
+    return await call_next(request)
 
 
 async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:

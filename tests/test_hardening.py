@@ -161,3 +161,23 @@ def test_forwarded_for_headers_do_not_pick_the_rate_limit_bucket(hostile_server:
         answers.append(client.predict("How long do you keep my data?", "", api_name="/ask"))
     limited = [a for a in answers if a.get("rate_limited")]
     assert len(limited) >= 2, answers  # the limit is 3 a minute for 127.0.0.1, whatever the header says
+
+
+@pytest.mark.slow
+def test_uploads_are_refused_everywhere(hostile_server: str) -> None:
+    with _client() as client:
+        for prefix in ("", "/agent"):
+            response = client.post(
+                hostile_server + prefix + "/gradio_api/upload", files={"files": ("x.bin", b"\0" * 100_000)}
+            )
+            assert response.status_code == 403, response.text
+
+
+@pytest.mark.slow
+def test_the_feedback_export_needs_the_agent_login(hostile_server: str) -> None:
+    with _client("127.0.0.3") as client:
+        assert client.get(hostile_server + "/agent/export/feedback.csv").status_code == 401
+        assert client.post(hostile_server + "/agent/login", data={"username": USER, "password": PASSWORD}).is_success
+        export = client.get(hostile_server + "/agent/export/feedback.csv")
+    assert export.status_code == 200 and export.text.startswith("id,created_at")
+    assert export.headers["cache-control"] == "no-store"

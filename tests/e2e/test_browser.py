@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -147,9 +149,18 @@ def test_agent_console_answers_cites_and_takes_feedback(server: Any, page: Any) 
 
     # the review tab lists it, and exports it as CSV
     page.get_by_role("tab", name="Feedback").click()
-    page.locator("#pa-export").click()
-    page.locator("#pa-export-file").get_by_text("feedback.csv").first.wait_for()
-    assert "[card number]" in page.locator("#pa-feedback-table").inner_text()
+    page.wait_for_function("document.querySelector('#pa-feedback-table').innerText.includes('[card number]')")
+    with page.expect_download() as download:
+        page.locator("#pa-export").click()
+    assert download.value.suggested_filename == "feedback.csv"
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "good, but the customer sent [card number]" in exported and "4111" not in exported
+    # the same URL without the agent's session: refused, and nothing left in Gradio's file cache
+    try:
+        urllib.request.urlopen(server.url + "/agent/export/feedback.csv")
+        raise AssertionError("the export answered without a login")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
 
 
 def test_agent_compares_two_versions(server: Any, page: Any) -> None:
