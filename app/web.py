@@ -971,6 +971,8 @@ async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
     path = request.url.path
     if not (path == AGENT_PATH or path.startswith(AGENT_PATH + "/")):
         return await call_next(request)
+    if request.method == "POST" and path.rstrip("/").endswith("/cancel") and not _agent_signed_in(request.app, request):
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401)  # Gradio leaves this route open
     login: dict[str, Any] | None = None
     token = None
     if request.method == "POST" and path.rstrip("/").endswith("/login"):

@@ -181,3 +181,12 @@ def test_the_feedback_export_needs_the_agent_login(hostile_server: str) -> None:
         export = client.get(hostile_server + "/agent/export/feedback.csv")
     assert export.status_code == 200 and export.text.startswith("id,created_at")
     assert export.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.slow
+def test_the_agent_cancel_route_needs_the_login(hostile_server: str) -> None:
+    body = {"session_hash": "abc", "fn_index": 0, "event_id": "e1"}
+    with _client("127.0.0.4") as client:
+        assert client.post(hostile_server + "/agent/gradio_api/cancel", json=body).status_code == 401
+        assert client.post(hostile_server + "/agent/login", data={"username": USER, "password": PASSWORD}).is_success
+        assert client.post(hostile_server + "/agent/gradio_api/cancel", json=body).status_code != 401
