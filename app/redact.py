@@ -32,7 +32,7 @@ _NOT_BEFORE = r"(?<![0-9A-Za-z])"
 _NOT_AFTER = r"(?![0-9A-Za-z])"
 
 _TLD = r"(?:[A-Za-z]{2,}|[\u3400-\u9fff]{2,})(?![A-Za-z])"
-_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\." + _TLD)
+_EMAIL = re.compile(r"(?<![\w.%+'-])[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\." + _TLD)
 # "bob[at]example.com", "bob (at) example (dot) com"
 _EMAIL_SPELLED = re.compile(
     r"(?i)(?<![\w.%+-])[\w.%+-]+\s*[\[(]\s*at\s*[\])]\s*[\w-]+(?:\s*(?:\.|[\[(]\s*dot\s*[\])])\s*[A-Za-z0-9-]+)+"

@@ -448,11 +448,14 @@ def build_customer_app(
         *_, last = respond_streaming(message, doc_id, state, request)
         return last
 
-    def like(data: gr.LikeData, state: _ChatState) -> None:
+    def like(data: gr.LikeData, state: _ChatState, request: gr.Request | None = None) -> None:
         if not isinstance(state, _ChatState) or not isinstance(data.index, int) or data.index not in state.turns:
             return
         if data.liked not in (True, False) or data.index in state.voted:
             return  # a like taken back, or this answer already rated in this session
+        if limiter is not None and not limiter.allow(client_key(request)):
+            log.info("customer feedback refused: rate limit")
+            return  # ratings count against the same per-client limit as questions
         state.voted.add(data.index)
         question, answer_text, clause_ids = state.turns[data.index]
         store.add(
@@ -466,6 +469,7 @@ def build_customer_app(
     # Gradio injects LikeData and Request by the parameter's type; with postponed
     # annotations and gradio imported here (not at module import) it needs the real class.
     like.__annotations__["data"] = gr.LikeData
+    like.__annotations__["request"] = gr.Request
     respond.__annotations__["request"] = gr.Request
     respond_streaming.__annotations__["request"] = gr.Request
 
@@ -868,8 +872,7 @@ def build_server(
     config = config or load_config()
     store = FeedbackStore(config.feedback_db)
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.middleware("http")(_agent_guard)
-    app.middleware("http")(_refuse_uploads)
+    app.add_middleware(_EdgeGuard)
     common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
     # The agent console is mounted first: a mount at "/" would swallow "/agent".
     if config.credentials is not None:
@@ -953,13 +956,29 @@ def _agent_signed_in(app: Any, request: Any) -> bool:
     return False
 
 
-async def _refuse_uploads(request: Any, call_next: Callable[[Any], Any]) -> Any:
-    """Nothing in either view takes a file: Gradio's upload route is closed to everyone."""
-    from fastapi.responses import JSONResponse
+class _EdgeGuard:
+    """ASGI middleware: closes Gradio's upload route (nothing in either view takes a file)
+    and sends the agent console's requests through `_agent_guard`. Customer requests pass
+    straight through, so the public chat pays nothing for the console's checks."""
 
-    if request.url.path.rstrip("/").endswith("/gradio_api/upload"):
-        return JSONResponse({"detail": "uploads are not accepted"}, status_code=403)
-    return await call_next(request)
+    def __init__(self, app: Any) -> None:
+        from starlette.middleware.base import BaseHTTPMiddleware
+
+        self.app = app
+        self.agent = BaseHTTPMiddleware(app, dispatch=_agent_guard)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path.rstrip("/").endswith("/gradio_api/upload"):
+                from fastapi.responses import JSONResponse
+
+                await JSONResponse({"detail": "uploads are not accepted"}, status_code=403)(scope, receive, send)
+                return
+            if path == AGENT_PATH or path.startswith(AGENT_PATH + "/"):
+                await self.agent(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:

@@ -242,7 +242,9 @@ def http_caller(
     extra = {"session_hash": uuid.uuid4().hex[:11]} if session else {}
 
     def call(question: str) -> dict[str, Any]:
-        r = client.post(f"/gradio_api/call/{API}", json={"data": [question, ""], **extra})
+        # ASCII-escaped JSON, as many clients send it: a lone surrogate ("\ud800") stays valid JSON
+        body = json.dumps({"data": [question, ""], **extra})
+        r = client.post(f"/gradio_api/call/{API}", content=body, headers={"content-type": "application/json"})
         if r.status_code != 200:
             raise Outcome(f"POST {r.status_code}")
         event_id = r.json()["event_id"]
@@ -384,6 +386,44 @@ def run_clients(
     return tally, time.monotonic() - start[0] if start[0] else 0.0
 
 
+# What a hostile caller sends: a 1 MB question (with card numbers to redact), a question with
+# a lone UTF-16 surrogate (valid JSON), and a question of nothing but control characters.
+HOSTILE = ("4111 1111 1111 1111 " * 50_000, "How long \ud800 do you keep my data?", "\x00\x01\x02" * 100)
+
+
+def run_hostile(url: str, clients: int, stop: threading.Event, timeout_s: float = 30.0) -> dict[str, int]:
+    """`clients` threads sending HOSTILE questions back to back (no session, as a script would)
+    until `stop` is set; counts what they sent and how the server answered."""
+    counts = {"requests": 0, "refused": 0, "answered": 0}
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        call, close = http_caller(url, timeout_s, session=False)
+        i = n
+        try:
+            while not stop.is_set():
+                question = HOSTILE[i % len(HOSTILE)]
+                i += 1
+                try:
+                    call(question)
+                    outcome = "answered"
+                except Exception:  # the oversized one is refused with an error event: expected
+                    outcome = "refused"
+                with lock:
+                    counts["requests"] += 1
+                    counts[outcome] += 1
+        finally:
+            close()
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
+    for t in threads:
+        t.start()
+    stop.wait()
+    for t in threads:
+        t.join(timeout_s + 5)
+    return counts
+
+
 def warm_up(url: str, kind: str, rounds: int = 2) -> None:
     call, close = CALLERS[kind](url, 60.0)
     try:
@@ -509,6 +549,9 @@ def _parser() -> argparse.ArgumentParser:
                         "compare a server warmed up at this concurrency")
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra environment for the server (repeatable), e.g. to try a Gradio setting")
+    p.add_argument("--hostile", type=int, default=0, metavar="N",
+                   help="also run N hostile clients (1 MB, surrogate and control-character questions) during "
+                        "the measured run; the report is the other clients'")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return p
 
@@ -548,8 +591,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         midpoint: list[int] = []
         timer = threading.Timer(args.seconds / 2, lambda: midpoint.append(server.rss()))
         timer.start()
+        stop_hostile = threading.Event()
+        hostile: dict[str, int] = {}
+        hostile_thread = threading.Thread(
+            target=lambda: hostile.update(run_hostile(server.url, args.hostile, stop_hostile, args.timeout)),
+            daemon=True,
+        )
+        if args.hostile:
+            hostile_thread.start()
         tally, duration = run_clients(server.url, args.clients, args.seconds, args.max_requests, args.client,
                                       args.timeout)
+        stop_hostile.set()
+        if args.hostile:
+            hostile_thread.join(args.timeout + 10)
         server_cpu, client_cpu = server.cpu() - cpu0, time.process_time() - mine0
         machine_cpu = machine_busy_seconds() - all0
         timer.cancel()
@@ -569,6 +623,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown = " ".join(sys.argv[1:] if argv is None else argv)
         print(f"command: bench/load.py {shown}  (client: {args.client}, warm-up {args.warmup_seconds:g} s)")
         print(format_table(report))
+        if args.hostile:
+            print(f"hostile clients: {args.hostile}, {hostile.get('requests', 0):,} requests "
+                  f"({hostile.get('refused', 0):,} refused, {hostile.get('answered', 0):,} answered); "
+                  "the table counts the other clients only")
     return 1 if report.errors or report.throttled or report.active_clients < report.clients else 0
 
 

@@ -94,6 +94,13 @@ def test_customer_card_number_is_redacted_and_warned_about(server: Any, page: An
     liked = _rows(server.feedback_db, "SELECT question, rating FROM feedback WHERE view = 'customer'")
     assert ("My card [card number] was charged, do you keep card numbers?", 1) in liked
     assert b"4111" not in server.feedback_db.read_bytes()
+    # one vote per answer per session: more clicks add no rows
+    for name in ("Dislike", "Like", "Dislike"):
+        page.locator("#pa-chat").get_by_role("button", name=name).last.click()
+        page.wait_for_timeout(400)
+    page.wait_for_timeout(1000)
+    again = _rows(server.feedback_db, "SELECT question FROM feedback WHERE view = 'customer'")
+    assert [q for (q,) in again].count("My card [card number] was charged, do you keep card numbers?") == 1
 
 
 def test_customer_input_errors_are_polite(server: Any, page: Any) -> None:
