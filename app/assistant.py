@@ -213,16 +213,27 @@ class Assistant:
     ) -> tuple[str, list[Evidence]]:
         """The question's language and the candidate sentences ``ask`` chooses from, with
         their features: what the selector is fitted on (`privacy-assistant train selector`)."""
+        _, state, _, query, vector, _, hits = self._retrieve(question, filters, Stages())
+        return query.lang, self.candidates(state, query, vector, hits[: self.config.evidence_clauses])[0]
+
+    def _retrieve(
+        self, question: str, filters: dict[str, object] | None, stages: Stages
+    ) -> tuple[str, _State, Filters, QueryPlan, np.ndarray, AbstractSet[str] | None, list[Hit]]:
+        """Clean the question, plan it, embed it and retrieve its top clauses (the part of
+        ``ask`` that comes before choosing sentences)."""
         text = self.clean_question(question)
         state = self.state()
         parsed = self.check_filters(filters or {})
         query = plan(text, state.metas, explicit_doc=bool(parsed.doc_id))
+        stages.lap("question analysis")
         vector = self.embedder.embed_query(text)
-        allowed = state.retriever.mask(parsed, self._candidate_docs(query, parsed, state), lang=query.lang)
-        hits = state.retriever.search(
-            vector, self._bm25_tokens(query), allowed, self.config.top_k, self.config.fusion_weights(query.lang)
-        )
-        return query.lang, self.candidates(state, query, vector, hits[: self.config.evidence_clauses])[0]
+        stages.lap("query embedding")
+        docs = self._candidate_docs(query, parsed, state)
+        allowed = state.retriever.mask(parsed, docs, lang=query.lang)
+        stages.lap("filters")
+        weights = self.config.fusion_weights(query.lang)
+        hits = state.retriever.search(vector, self._bm25_tokens(query), allowed, self.config.top_k, weights, stages)
+        return text, state, parsed, query, vector, docs, hits
 
     def ask(
         self,
@@ -235,19 +246,7 @@ class Assistant:
         ``timings``, when given, receives the milliseconds spent in each stage."""
         started = time.perf_counter()
         stages = Stages(timings)
-        text = self.clean_question(question)
-        state = self.state()
-        parsed = self.check_filters(filters or {})
-        query = plan(text, state.metas, explicit_doc=bool(parsed.doc_id))
-        stages.lap("question analysis")
-        vector = self.embedder.embed_query(text)
-        stages.lap("query embedding")
-        retriever = state.retriever
-        docs = self._candidate_docs(query, parsed, state)
-        allowed = retriever.mask(parsed, docs, lang=query.lang)
-        stages.lap("filters")
-        weights = self.config.fusion_weights(query.lang)
-        hits = retriever.search(vector, self._bm25_tokens(query), allowed, self.config.top_k, weights, stages)
+        text, state, parsed, query, vector, docs, hits = self._retrieve(question, filters, stages)
         scored = sorted(
             self._score_sentences(state, query, vector, hits[: self.config.evidence_clauses]), key=lambda e: -e.score
         )

@@ -142,6 +142,8 @@ def _logistic(raw: dict[str, object]) -> Logistic:
     return model
 
 
-def answer_features(p_lead: float, cos: float, lex: float, runner_up_cos: float, clause: float) -> np.ndarray:
-    """The ``answerable`` model's input for a question's best candidate."""
-    return np.array([p_lead, cos, lex, cos - runner_up_cos, clause], dtype=np.float64)
+def answer_features(p_lead: float, cos: float, lex: float, p_runner_up: float, clause: float) -> np.ndarray:
+    """The ``answerable`` model's input for a question's best candidate. Its "margin" is the
+    lead's cosine less the runner-up's probability (mixed units, as the shipped selector was
+    fitted; the fit's weights absorb the scale)."""
+    return np.array([p_lead, cos, lex, cos - p_runner_up, clause], dtype=np.float64)

@@ -987,9 +987,7 @@ async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
     by another site (clickjacking)."""
     from fastapi.responses import JSONResponse, Response
 
-    path = request.url.path
-    if not (path == AGENT_PATH or path.startswith(AGENT_PATH + "/")):
-        return await call_next(request)
+    path = request.url.path  # an agent path: `_EdgeGuard` sends only those here
     if request.method == "POST" and path.rstrip("/").endswith("/cancel") and not _agent_signed_in(request.app, request):
         return JSONResponse({"detail": "Not authenticated"}, status_code=401)  # Gradio leaves this route open
     login: dict[str, Any] | None = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -134,5 +133,3 @@ def _fit(rows: list[tuple[np.ndarray, np.ndarray]], features: Sequence[str], l2:
     y = np.concatenate([r[1] for r in rows])
     return Logistic.fit(x, y, features, l2=l2)
 
-
-__all__ = ["fit_selector", "replace"]
