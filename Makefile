@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup llm-server browser run ingest test lint eval clean
+.PHONY: setup llm-server browser axe screenshots run ingest test lint eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -49,17 +49,29 @@ run: ingest | $(AGENT_CONFIG)
 	PRIVACY_ASSISTANT_CONFIG=$${PRIVACY_ASSISTANT_CONFIG:-$(AGENT_CONFIG)} HF_HUB_OFFLINE=1 \
 	  $(BIN)/privacy-assistant serve --host $(HOST) --port $(PORT)
 
-# Headless Chromium for the browser tests: Debian's package (`playwright install` cannot download here).
+# Headless Chromium for the browser tests: Debian's package (`playwright install` cannot download here),
+# with a Chinese font so that screenshots of Chinese answers show characters, not boxes.
 browser:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "wenquanyi"; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	  else echo "make browser: installing chromium needs root or sudo" >&2; exit 1; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei; }
 
-test: setup llm-server browser
+# axe-core (accessibility rules) from the npm registry, for the browser tests.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@4.14.1
+
+axe: $(AXE)
+
+test: setup llm-server browser axe
 	HF_HUB_OFFLINE=1 $(BIN)/ruff check app tests
 	HF_HUB_OFFLINE=1 $(BIN)/mypy app
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# The README's screenshots, from the real app in headless Chromium (docs/img/).
+screenshots: ingest browser
+	HF_HUB_OFFLINE=1 $(BIN)/python docs/screenshots.py
 
 eval: ingest
 	HF_HUB_OFFLINE=1 $(BIN)/privacy-assistant eval --out reports/latest

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.records import Clause, DocumentMeta
+from app.text import format_date
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,12 @@ def markers(text: str) -> list[int]:
     return [int(m) for m in _MARKER.findall(text)]
 
 
-def _when(meta: DocumentMeta) -> str:
-    return f" ({meta.effective_date})" if meta.effective_date else ""
+def _when(meta: DocumentMeta, lang: str) -> str:
+    """ " (September 2024)" / "（2024年9月）": the version, written the way the rest of the answer is."""
+    if not meta.effective_date:
+        return ""
+    shown = format_date(meta.effective_date, lang)
+    return f"（{shown}）" if lang == "zh" else f" ({shown})"
 
 
 def compose(evidence: list[Evidence], metas: dict[str, DocumentMeta], lang: str) -> tuple[str, list[Citation]]:
@@ -132,17 +137,21 @@ def compose(evidence: list[Evidence], metas: dict[str, DocumentMeta], lang: str)
         section = evidence[0].clause.section[-1] if evidence[0].clause.section else ""
         if lang == "zh":
             where = f"“{section}”部分" if section else ""
-            parts.append(f"根据《{meta.title}》{_when(meta)}{where}:")
+            parts.append(f"根据《{meta.display_title(lang)}》{_when(meta, lang)}{where}：")
         else:
             where = f", “{section}”" if section else ""
-            parts.append(f"According to the {meta.title}{_when(meta)}{where}:")
+            parts.append(f"According to the {meta.title}{_when(meta, lang)}{where}:")
         parts.extend(f"{ev.text} [{i}]" for i, ev in enumerate(evidence, 1))
         return "\n".join([parts[0], " ".join(parts[1:])]), citations
     # Several policies: say which one says what.
     for doc_id in docs:
         meta = metas[doc_id]
         said = " ".join(f"{ev.text} [{i}]" for i, ev in enumerate(evidence, 1) if ev.clause.doc_id == doc_id)
-        parts.append(f"《{meta.title}》{_when(meta)}:{said}" if lang == "zh" else f"{meta.title}{_when(meta)}: {said}")
+        parts.append(
+            f"《{meta.display_title(lang)}》{_when(meta, lang)}：{said}"
+            if lang == "zh"
+            else f"{meta.title}{_when(meta, lang)}: {said}"
+        )
     return "\n".join(parts), citations
 
 

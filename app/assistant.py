@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +19,12 @@ from app.answer import Answer, Citation, Evidence, Retrieved, abstention_text, c
 from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import ClauseIndex, index_version, load_index, manifest_of
+from app.lead import READER_DIR, Reader, shared_reader
+from app.lead import to_json as lead_json
 from app.lexical import tokenize
-from app.query import NUMBER, Catalog, QueryPlan, has_synonyms, plan, synonyms
+from app.query import NUMBER, Catalog, QueryPlan, has_synonyms, in_english, plan, synonyms
 from app.records import Clause
+from app.references import contact_sections, reference_lines, resolve_all
 from app.retrieve import Filters, Hit, HybridRetriever
 from app.selection import SENTENCE_FEATURES, Selector, answer_features
 from app.splitter import SplitterConfig
@@ -32,8 +35,6 @@ log = logging.getLogger(__name__)
 
 SELECTOR_FILE = "selector.json"
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d|\+1 800 [A-Z]{4,}(?: \([^)]*\))?")
 # A name: capitalised inside the question ("PayPal", "AWS", "Hotjar"), not its first word.
 _NAME = re.compile(r"(?<=[\w,;:?!)] )([A-Z][\w-]*[A-Za-z])")
 # Chatty words customers use that no policy contains; their absence proves nothing.
@@ -70,6 +71,10 @@ class AssistantConfig:
     selector_path: Path | None = None  # default: selector.json in the encoder's folder
     glossary: bool = True  # expand BM25 queries with the privacy glossary (app/query.py)
     abstain_rules: bool = True  # the off-topic, unknown-name and missing-figure referrals
+    # The answer's short lead, a span of the first cited sentence found by the reader model
+    # (models/privacy-reader, `train reader`); None: the shipped reader where there is one.
+    lead: bool = True
+    reader_path: Path | None = None
 
     def weight(self, lang: str) -> float:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
@@ -105,7 +110,7 @@ class _State:
         self.metas = Catalog({d: doc.meta for d, doc in index.documents.items()})
         self._sentence_tokens: dict[int, set[str]] = {}
         self._filtered: dict[Filters, frozenset[str]] = {}
-        self.contacts = _contacts(index)
+        self.contacts = contact_sections(index.clauses)
         # Symmetric-delete neighbourhood of the vocabulary: a word one typo away from a
         # policy word shares a one-deletion variant with it (cheap fuzzy lookup).
         self.near_vocab = {v for word in self.retriever.lexical.vocab for v in _deletions(word)}
@@ -184,6 +189,8 @@ class Assistant:
         self.state()
         self.embedder.embed_query("warm up")
         tokenize("预热")
+        if self.config.lead and (reader := self._reader()) is not None:
+            reader.span("warm up", "The reader is loaded before the first question.")
 
     def check_filters(self, filters: dict[str, object]) -> Filters:
         """Validate filters against the index: an unknown doc_id is an input error."""
@@ -232,7 +239,16 @@ class Assistant:
         allowed = state.retriever.mask(parsed, docs, lang=query.lang)
         stages.lap("filters")
         weights = self.config.fusion_weights(query.lang)
-        hits = state.retriever.search(vector, self._bm25_tokens(query), allowed, self.config.top_k, weights, stages)
+        tokens = self._bm25_tokens(query)
+        if query.lang != "en" and not state.retriever.has_lang(allowed, query.lang):
+            # The allowed policies are not in the question's language: search them in theirs,
+            # with the English words for the question's (the encoder reads English).
+            english = [t for t in in_english(tokens) if t.isascii()]
+            if english:
+                tokens = english
+                vector = self.embedder.embed_query(" ".join(english))
+                weights = self.config.fusion_weights("en")
+        hits = state.retriever.search(vector, tokens, allowed, self.config.top_k, weights, stages)
         return text, state, parsed, query, vector, docs, hits
 
     def ask(
@@ -241,15 +257,20 @@ class Assistant:
         filters: dict[str, object] | None = None,
         qid: str = "q",
         timings: dict[str, float] | None = None,
+        avoid: re.Pattern[str] | None = None,
     ) -> Answer:
         """Answer one question from the policies, citing the sentences it relies on.
-        ``timings``, when given, receives the milliseconds spent in each stage."""
+        ``timings``, when given, receives the milliseconds spent in each stage. Sentences
+        matching ``avoid`` are never cited (the chat passes CARD_REQUEST to a customer who was
+        just told not to share a card number)."""
         started = time.perf_counter()
         stages = Stages(timings)
         text, state, parsed, query, vector, docs, hits = self._retrieve(question, filters, stages)
         scored = sorted(
             self._score_sentences(state, query, vector, hits[: self.config.evidence_clauses]), key=lambda e: -e.score
         )
+        if avoid is not None:
+            scored = [e for e in scored if not avoid.search(e.text)]
         if query.compare and docs is not None and 1 < len(docs) <= self.config.max_compare_docs:
             evidence = self._compare(state, query, vector, parsed, docs)
         else:
@@ -263,11 +284,22 @@ class Assistant:
             for h in hits
         )
         contact = self._contact(state, query, parsed, hits)
-        if abstain:
-            answer_text, citations = abstention_text(query.lang, contact, query.off_topic), list[Citation]()
-        else:
+        answer_text, citations = abstention_text(query.lang, contact, query.off_topic), list[Citation]()
+        references = []
+        if not abstain:
             answer_text, citations = compose(evidence, state.metas, query.lang)
+            references = resolve_all(
+                [(c.n, c.start, c.end, ev.clause) for c, ev in zip(citations, evidence, strict=True)],
+                state.metas,
+                state.contacts,
+            )
+            answer_text = "\n".join([answer_text, *reference_lines(references, query.lang)])
         stages.lap("composition")
+        lead = None
+        if citations and self.config.lead and (reader := self._reader()) is not None:
+            if (found := reader.find(text, citations[0].quote)) is not None:
+                lead = lead_json(found, citations[0].n, citations[0].start)
+            stages.lap("lead")
         return Answer(
             id=qid,
             question=text,
@@ -281,8 +313,13 @@ class Assistant:
             extras={
                 "confidence": round(confidence, 4),
                 **({"abstain_reason": reason} if reason else {}),
+                **({"references": [asdict(r) for r in references]} if references else {}),
+                **({"lead": lead} if lead else {}),
             },
         )
+
+    def _reader(self) -> Reader | None:
+        return shared_reader(self.config.reader_path or READER_DIR)
 
     def _bm25_tokens(self, query: QueryPlan) -> list[str]:
         """The BM25 query: the question's words, with their glossary equivalents unless off."""
@@ -478,25 +515,6 @@ def _is_cjk_token(token: str) -> bool:
 def _substantive(sentence: str, lang: str) -> bool:
     """Long enough to say something, or a contact line (an address, a number, an e-mail)."""
     return len(sentence) >= (8 if lang == "zh" else 25) or bool(re.search(r"\d{3}|@", sentence))
-
-
-def _contacts(index: ClauseIndex) -> dict[tuple[str, str], str]:
-    """E-mail addresses and phone numbers from each document's contact section, per language."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for clause in index.clauses:
-        if not _is_contact_section(clause):
-            continue
-        key = (clause.doc_id, clause.lang)
-        items = found.setdefault(key, [])
-        for match in [*_EMAIL.findall(clause.text), *(m.strip() for m in _PHONE.findall(clause.text))]:
-            if match not in items and not re.fullmatch(r"[\d ]{1,8}", match):
-                items.append(match)
-    return {k: ", ".join(v[:3]) for k, v in found.items() if v}
-
-
-def _is_contact_section(clause: Clause) -> bool:
-    title = clause.section_title.lower()
-    return "contact" in title or "联系我们" in title
 
 
 def p95(values: list[float]) -> float:

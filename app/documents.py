@@ -25,7 +25,10 @@ SUFFIXES = (".txt", ".md")
 MAX_BYTES = 20_000_000  # a policy is tens of kB; anything this large is a mistake
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DATE = re.compile(r"(?:last updated|last revised|effective date|最近更新)\s*[:：]?\s*([^\n.。]{4,30})", re.IGNORECASE)
-_META_FIELDS = {"title", "brand", "region", "languages", "effective_date", "superseded_by", "source_url"}
+_META_FIELDS = {
+    "title", "brand", "region", "languages", "effective_date", "superseded_by", "source_url",
+    "public_url", "label", "label_zh", "title_zh", "aliases", "region_names", "regional",
+}  # fmt: skip
 
 
 def load_documents(folder: Path) -> list[tuple[Document, Normalized]]:
@@ -126,6 +129,18 @@ def _metadata(doc_id: str, norm: Normalized, entry: dict[str, object], path: Pat
             raise InputError(f"{path.parent / CATALOGUE}: {doc_id}.{name} must be a string")
         return value or inferred
 
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in ("aliases", "region_names"):
+        value = entry.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+            raise InputError(f"{path.parent / CATALOGUE}: {doc_id}.{name} must be a list of non-empty strings")
+        lists[name] = tuple(x.strip() for x in value)
+    regional = entry.get("regional", False)
+    if not isinstance(regional, bool):
+        raise InputError(f"{path.parent / CATALOGUE}: {doc_id}.regional must be true or false")
+    public_url = field("public_url")
+    if public_url and not public_url.startswith(("https://", "http://")):
+        raise InputError(f"{path.parent / CATALOGUE}: {doc_id}.public_url must start with https:// or http://")
     languages = entry.get("languages")
     if languages is None:
         languages = _infer_languages(norm.text)
@@ -143,6 +158,13 @@ def _metadata(doc_id: str, norm: Normalized, entry: dict[str, object], path: Pat
         effective_date=field("effective_date", inferred_date),
         superseded_by=field("superseded_by"),
         source_url=field("source_url", norm.source_url),
+        public_url=public_url,
+        label=field("label"),
+        label_zh=field("label_zh"),
+        title_zh=field("title_zh"),
+        aliases=lists["aliases"],
+        region_names=lists["region_names"],
+        regional=regional,
     )
 
 

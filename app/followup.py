@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from app.normalize import is_cjk
 
-# Words that name which policy a question is about: regions, brands. Years match separately.
+# Words that name a region in any policy set. The indexed policies' own brands, aliases and
+# region names come from the catalogue (``Catalog.brand_names | region_names``) and are added by
+# the caller. Years match separately.
 SCOPE_WORDS = frozenset({
     "china", "chinese", "mainland", "us", "u.s.", "usa", "united states", "america", "american",
-    "california", "europe", "european", "eu", "uk", "global", "worldwide", "cartier", "harry winston",
-    "中国", "中国大陆", "大陆", "美国", "加州", "欧洲", "全球", "卡地亚", "海瑞温斯顿",
+    "california", "europe", "european", "eu", "uk", "global", "worldwide",
+    "中国", "中国大陆", "大陆", "美国", "加州", "欧洲", "全球",
 })  # fmt: skip
 _LEAD = re.compile(
     r"^(?:and\s+what\s+about|and\s+how\s+about|what\s+about|how\s+about|and|那么|那|和|还有)(?=\W|$|[\u3400-\u9fff])",
@@ -48,7 +50,7 @@ def _scope_only(words: str, scope_words: Iterable[str]) -> bool:
     named = False
     for name in sorted(scope_words, key=len, reverse=True):
         pattern = re.escape(name) if is_cjk(name) else rf"(?<!\w){re.escape(name)}(?!\w)"
-        rest, count = re.subn(pattern, " ", rest)
+        rest, count = re.subn(pattern, " ", rest, flags=re.IGNORECASE)
         named = named or count > 0
     leftover = [w for w in re.split(r"[\s,.;:!?，。；：！？、()（）]+", rest) if w]
     named = named or any(_YEAR.match(w) for w in leftover)
@@ -75,6 +77,18 @@ def rewrite_followup(topic: str, message: str, scope_words: Iterable[str] = SCOP
         return new
     if not lead and not _scope_only(rest, scope_words):
         return new
+    # The new scope replaces the old one: "How long does the China policy keep data?" then
+    # "and for the US?" asks about the US, not about China and the US.
+    base = _without_scope(topic, scope_words) or topic
     if is_cjk(topic):
-        return FollowUp(f"{topic}（{rest}）", topic, True)
-    return FollowUp(f"{topic} ({rest})", topic, True)
+        return FollowUp(f"{base}（{rest}）", topic, True)
+    return FollowUp(f"{base} ({rest})", topic, True)
+
+
+def _without_scope(text: str, scope_words: Iterable[str]) -> str:
+    """The text less the scope words it contains (and a "(…)" scope a rewrite appended)."""
+    text = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", text)
+    for name in sorted(scope_words, key=len, reverse=True):
+        pattern = re.escape(name) if is_cjk(name) else rf"(?<!\w){re.escape(name)}(?!\w)"
+        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+    return re.sub(r"\s{2,}", " ", text).strip()

@@ -492,7 +492,14 @@ def load_index(index_dir: Path, expected: dict[str, Any] | None = None) -> Claus
         documents = {}
         for line in (folder / "documents.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            meta = DocumentMeta(**{**row["meta"], "languages": tuple(row["meta"]["languages"])})
+            meta = DocumentMeta(
+                **{
+                    **row["meta"],
+                    "languages": tuple(row["meta"]["languages"]),
+                    "aliases": tuple(row["meta"].get("aliases", ())),
+                    "region_names": tuple(row["meta"].get("region_names", ())),
+                }
+            )
             documents[meta.doc_id] = Document(meta=meta, text=row["text"], sha256=row["sha256"], path=row["path"])
         clauses = [
             _clause_from_json(json.loads(line))

@@ -46,6 +46,48 @@ _GLOSSARY = [
     "breach incident hacked leak leaked",
     "card credit",
 ]
+# Chinese words and the English ones policies use for them: a Chinese question about a policy
+# that has no Chinese text (a follow-up "那美国呢？" about an English-only US policy) is searched
+# in the policy's words. Only Chinese → English, and only when the allowed text has no Chinese.
+_BILINGUAL = [
+    ("国外 境外 海外 出境 跨境 国际", "abroad overseas international internationally transfer transferred countries"),
+    ("传到 传输 转移 传送", "transfer transferred"),
+    ("删除 删掉 注销 清除", "delete deletion erase remove"),
+    ("保留 保存 存储 多久 期限", "keep retain retention period long"),
+    ("卖 出售 销售 售卖", "sell sale sold selling"),
+    ("未成年 未成年人 儿童 孩子 小孩", "child children minor minors"),
+    ("联系 客服 联络 电话 邮件 邮箱", "contact phone email"),
+    ("撤回 取消 拒绝 退订", "withdraw opt unsubscribe"),
+    ("复制 副本 拷贝", "copy portability"),
+    ("更正 修改 更新", "correct correction update"),
+    ("位置 定位", "location"),
+    ("营销 推送 广告", "marketing advertising"),
+    ("安全 保护", "security secure protect"),
+    ("共享 分享 披露", "share sharing disclose"),
+    ("收集", "collect collected"),
+    ("同意", "consent"),
+    ("权利", "rights right"),
+    ("访问 查阅", "access"),
+    ("cookie", "cookies cookie"),
+]
+_ZH_TO_EN: dict[str, set[str]] = {}
+for _zh, _en in _BILINGUAL:
+    for _t in {t for w in _zh.split() for t in tokenize(w)}:
+        _ZH_TO_EN.setdefault(_t, set()).update(tokenize(_en))
+
+
+def in_english(tokens: list[str]) -> list[str]:
+    """The tokens plus the English words policies use for their Chinese ones (each once)."""
+    out = list(tokens)
+    seen = set(tokens)
+    for t in tokens:
+        for extra in sorted(_ZH_TO_EN.get(t, ())):
+            if extra not in seen:
+                seen.add(extra)
+                out.append(extra)
+    return out
+
+
 _EXPANSION: dict[str, set[str]] = {}
 for _group in _GLOSSARY:
     _toks = {t for w in _group.split() for t in tokenize(w)}
@@ -160,9 +202,7 @@ def expand(tokens: list[str]) -> list[str]:
 
 # Words that pick a document rather than say what is asked: they must not make a
 # sentence look relevant just because it names the brand ("Harry Winston knows that...").
-_SCOPE_WORDS = set(
-    tokenize("policy policies privacy notice version year old new 隐私政策 政策 隐私 中国 china chinese")
-)
+_SCOPE_WORDS = set(tokenize("policy policies privacy notice version year old new 隐私政策 政策 隐私"))
 
 
 class Catalog(dict[str, DocumentMeta]):
@@ -171,9 +211,10 @@ class Catalog(dict[str, DocumentMeta]):
 
     @cached_property
     def scope_tokens(self) -> frozenset[str]:
-        scope = set(_SCOPE_WORDS) | set(tokenize("卡地亚"))
-        for brand in {m.brand for m in self.values()}:
-            scope.update(tokenize(brand))
+        """Tokens that name a policy (brands, their aliases, region names) rather than a topic."""
+        scope = set(_SCOPE_WORDS)
+        for name in self.brand_names | self.region_names:
+            scope.update(tokenize(name))
         return frozenset(scope)
 
     @cached_property
@@ -183,6 +224,35 @@ class Catalog(dict[str, DocumentMeta]):
             if meta.brand:
                 out.setdefault(meta.brand.lower(), set()).add(doc_id)
         return {b: frozenset(d) for b, d in out.items()}
+
+    @cached_property
+    def brand_aliases(self) -> dict[str, str]:
+        """Every name of a brand (its own, and the catalogue's aliases in any language) → the brand."""
+        out: dict[str, str] = {}
+        for meta in self.values():
+            if meta.brand:
+                for name in (meta.brand, *meta.aliases):
+                    out.setdefault(name, meta.brand.lower())
+        return out
+
+    @cached_property
+    def brand_names(self) -> frozenset[str]:
+        return frozenset(self.brand_aliases)
+
+    @cached_property
+    def region_names(self) -> frozenset[str]:
+        return frozenset(n for m in self.values() for n in m.region_names)
+
+    @cached_property
+    def regional(self) -> frozenset[str]:
+        return frozenset(d for d, m in self.items() if m.regional)
+
+    def named_brands(self, question: str) -> set[str]:
+        return {brand for name, brand in self.brand_aliases.items() if names(question, name)}
+
+    def named_regions(self, question: str) -> frozenset[str]:
+        """Documents whose region the question names ("China", "中国", "US")."""
+        return frozenset(d for d, m in self.items() if any(names(question, n) for n in m.region_names))
 
     @cached_property
     def current(self) -> frozenset[str]:
@@ -195,10 +265,6 @@ class Catalog(dict[str, DocumentMeta]):
     @cached_property
     def superseded(self) -> frozenset[str]:
         return frozenset(d for d, m in self.items() if not m.is_current)
-
-    @cached_property
-    def china(self) -> frozenset[str]:
-        return frozenset(d for d, m in self.items() if "china" in m.region.lower())
 
     def default(self, lang: str) -> frozenset[str]:
         """``default_documents`` for a language, computed once."""
@@ -234,15 +300,24 @@ def plan(question: str, documents: Catalog, explicit_doc: bool) -> QueryPlan:
     )
 
 
+def names(text: str, name: str) -> bool:
+    """Whether ``text`` names ``name``: Chinese anywhere; a short upper-case name ("US", "EU")
+    as a word in upper case only (never the pronoun "us"); anything else as a word, any case."""
+    if is_cjk(name):
+        return name in text
+    if len(name) <= 4 and name.replace(".", "").isupper():
+        return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text) is not None
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
+
+
 def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]:
     """Documents an unscoped question is answered from: the current versions, less the
-    regional ones (China) unless the question is in that region's language."""
+    regional ones (the catalogue's ``regional``) unless the question is in their first language."""
     out = set()
     for doc_id, meta in documents.items():
         if not meta.is_current:
             continue
-        regional = "china" in meta.region.lower()
-        if regional and lang not in meta.languages[:1]:
+        if meta.regional and lang not in meta.languages[:1]:
             continue
         out.add(doc_id)
     return out
@@ -250,9 +325,8 @@ def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]
 
 def _named_documents(question: str, documents: Catalog, lang: str) -> frozenset[str] | None:
     """Documents a question points at by brand, year or region; None when it names none."""
-    lowered = question.lower()
     current = documents.default(lang)  # naming a brand does not name its regional policies
-    named_brands = {b for b in documents.by_brand if b in lowered or (b == "cartier" and "卡地亚" in question)}
+    named_brands = documents.named_brands(question)
     years = {m.group(0) for m in _YEAR.finditer(question)}
     selected: set[str] = set()
     if years:
@@ -270,7 +344,13 @@ def _named_documents(question: str, documents: Catalog, lang: str) -> frozenset[
             }
         else:
             selected = by_brand & current
-    if re.search(r"china|chinese|mainland|pipl|中国|大陆", question, re.IGNORECASE):
-        china = set(documents.china)
-        selected = (selected | china) if (years or named_brands - {"cartier"}) else (china or selected)
+    regions = {d for d in documents.named_regions(question) if d in documents.current}
+    if named_brands:
+        regions = {d for d in regions if documents[d].brand.lower() in named_brands}
+    if regions:
+        if years:
+            selected |= regions
+        else:  # the region's version replaces its brand's other current ones
+            brands = {documents[d].brand.lower() for d in regions}
+            selected = {d for d in selected if documents[d].brand.lower() not in brands} | regions
     return frozenset(selected) if selected else None

@@ -16,7 +16,26 @@ class DocumentMeta:
     languages: tuple[str, ...] = ()
     effective_date: str = ""
     superseded_by: str = ""
-    source_url: str = ""
+    source_url: str = ""  # where the text was taken from (may be a web-archive snapshot)
+    public_url: str = ""  # the policy's public page, for links a customer or agent can send
+    label: str = ""  # how customers name it: "Cartier — worldwide"
+    label_zh: str = ""  # the same in Chinese: "卡地亚 — 全球"
+    title_zh: str = ""  # the title shown in Chinese answers
+    aliases: tuple[str, ...] = ()  # other names of the brand, any language ("卡地亚")
+    region_names: tuple[str, ...] = ()  # words that name its region in a question ("China", "中国")
+    regional: bool = False  # applies only in its region: used when named or asked in its language
+
+    def display_title(self, lang: str = "en") -> str:
+        """The title in the reader's language where the catalogue gives one."""
+        return (self.title_zh if lang == "zh" and self.title_zh else self.title) or self.doc_id
+
+    def display_label(self, lang: str = "en") -> str:
+        """The customer's name for this policy, falling back to brand and region, then title."""
+        chosen = self.label_zh if lang == "zh" and self.label_zh else self.label
+        if chosen:
+            return chosen
+        bits = [b for b in (self.brand, self.region) if b]
+        return " — ".join(bits) if bits else self.display_title(lang)
 
     @property
     def is_current(self) -> bool:

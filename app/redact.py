@@ -26,6 +26,12 @@ PLACEHOLDERS: dict[str, str] = {
     ID: "[id number]",
 }
 
+# Sentences that ask for card details: never quoted to a customer who just typed a card number.
+CARD_REQUEST = re.compile(
+    r"\b(?:card|credit card|debit card)\s+(?:number|details)|security code|\bcvv\b|\bcvc\b|expiration date"
+    r"|卡号|银行卡|信用卡|安全码",
+    re.IGNORECASE,
+)
 # Digits glued to Latin letters are part of a word ("A1234567B"); digits glued to
 # Chinese characters are not ("电话13812345678"), hence no \b here.
 _NOT_BEFORE = r"(?<![0-9A-Za-z])"
@@ -50,16 +56,12 @@ _LABELLED_ID = re.compile(
 )
 _SSN = re.compile(_NOT_BEFORE + r"\d{3}([- ])\d{2}\1\d{4}" + _NOT_AFTER)
 _CN_ID = re.compile(
-    r"(?<!\d)[1-9]\d{5}[ -]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[ -]?\d{3}[\dXx]"
-    + _NOT_AFTER
+    r"(?<!\d)[1-9]\d{5}[ -]?(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[ -]?\d{3}[\dXx]" + _NOT_AFTER
 )
 # A passport number without its label: one or two capital letters and 7–8 digits ("E12345678").
 _PASSPORT = re.compile(_NOT_BEFORE + r"[A-Z]{1,2}\d{7,8}" + _NOT_AFTER)
 # UK National Insurance number ("QQ 12 34 56 C"; any two letters: leaning towards redacting).
-_NINO = re.compile(
-    r"(?i)" + _NOT_BEFORE + r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"
-    + _NOT_AFTER
-)
+_NINO = re.compile(r"(?i)" + _NOT_BEFORE + r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]" + _NOT_AFTER)
 _PHONE_INTL = re.compile(r"(?<![0-9A-Za-z+])\+\s?\d{1,3}(?:[\s.-]?\(?\d{1,5}\)?){1,6}" + _NOT_AFTER)
 _PHONE_PAREN = re.compile(r"(?<![0-9A-Za-z])\(\d{2,5}\)\s?\d{2,5}(?:[\s.-]?\d{2,5}){0,2}" + _NOT_AFTER)
 _PHONE_GROUPS = re.compile(_NOT_BEFORE + r"\d{1,5}(?:[ .-]\d{2,5}){1,4}" + _NOT_AFTER)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from app.answer import Answer, Citation
 from app.normalize import is_cjk
 from app.records import Clause, DocumentMeta
+from app.text import format_date
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -26,6 +27,10 @@ TEXT: dict[str, dict[str, str]] = {
         "card_only": "Is there something about our privacy policies I can help you with?",
         "contact": "Contact client relations:",
         "archived": "archived version",
+        "in_short": "In short:",
+        "section": "Section",
+        "policy_page": "Read the whole policy",
+        "superseded": "superseded",
         "error": "Sorry, something went wrong on our side. Please try again in a moment.",
     },
     "zh": {
@@ -37,30 +42,18 @@ TEXT: dict[str, dict[str, str]] = {
         "card_only": "请问有什么关于隐私政策的问题需要帮助吗？",
         "contact": "联系客户服务：",
         "archived": "旧版本",
+        "in_short": "简而言之：",
+        "section": "章节",
+        "policy_page": "阅读完整政策",
+        "superseded": "已被取代",
         "error": "抱歉，系统出现问题，请稍后再试。",
     },
 }
 
 
 def language_of(text: str) -> str:
-    """"zh" for a Chinese message, else "en"."""
+    """ "zh" for a Chinese message, else "en"."""
     return "zh" if is_cjk(text) else "en"
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
-
-
-def format_date(iso: str, lang: str = "en") -> str:
-    """"2024-09" → "September 2024" (or "2024年9月"); anything else is returned as it is."""
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", iso.strip())
-    if not m or (m.group(2) and not 1 <= int(m.group(2)) <= 12):
-        return iso
-    year, month, day = m.groups()
-    if lang == "zh":
-        return f"{year}年" + (f"{int(month)}月" if month else "") + (f"{int(day)}日" if day else "")
-    parts = ([str(int(day))] if day else []) + ([_MONTHS[int(month) - 1]] if month else []) + [year]
-    return " ".join(parts)
 
 
 def esc(text: str) -> str:
@@ -79,13 +72,20 @@ def highlight(text: str, start: int, end: int) -> str:
     return f"{esc(text[:start])}<mark>{esc(text[start:end])}</mark>{esc(text[end:])}"
 
 
-def title_of(meta: DocumentMeta | None, doc_id: str) -> str:
-    return (meta.title if meta and meta.title else doc_id) or doc_id
+def title_of(meta: DocumentMeta | None, doc_id: str, lang: str = "en") -> str:
+    return meta.display_title(lang) if meta else doc_id
+
+
+def link_html(url: str, text: str) -> str:
+    """A link that opens outside the app, only for http(s) URLs (anything else: no link)."""
+    if not url.startswith(("https://", "http://")):
+        return ""
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(text)}</a>'
 
 
 def citation_label(c: Citation, meta: DocumentMeta | None, lang: str = "en") -> str:
-    """"[1] Cartier Privacy Policy · Retaining your personal information · September 2024" (plain text)."""
-    parts = [f"[{c.n}] {title_of(meta, c.doc_id)}"]
+    """ "[1] Cartier Privacy Policy · Retaining your personal information · September 2024" (plain text)."""
+    parts = [f"[{c.n}] {title_of(meta, c.doc_id, lang)}"]
     if c.section:
         parts.append(c.section)
     if meta and meta.effective_date:
@@ -105,15 +105,18 @@ def render_customer_reply(
     metas: Mapping[str, DocumentMeta],
     lang: str,
     *,
+    clause_of: Callable[[str], Clause | None] | None = None,
     card_warning: bool = False,
     asked: str = "",
     message: str = "",
 ) -> str:
-    """The assistant's chat bubble: a plain answer (no scores, no clause ids) and each
-    citation as a <details> that opens on the quoted sentence. One line of HTML: the
-    chat's Markdown renderer leaves an HTML block alone until a blank line."""
+    """The assistant's chat bubble, all in the question's language: a card warning first
+    (visible without scrolling), the short lead when there is one, the answer (no scores, no
+    clause ids) and each citation as a <details> that opens on the cited sentence inside its
+    clause, with the policy's section, date and page. One line of HTML: the chat's Markdown
+    renderer leaves an HTML block alone until a blank line."""
     t = TEXT[lang]
-    out = ['<div class="pa-reply">']
+    out = [f'<div class="pa-reply" lang="{"zh" if lang == "zh" else "en"}">']
     if card_warning:
         out.append(f'<p class="pa-warning" role="alert">⚠ {esc(t["card_warning"])}</p>')
     if message:
@@ -121,16 +124,28 @@ def render_customer_reply(
     if answer is not None:
         if asked:
             out.append(f'<p class="pa-asked">{esc(t["answering"])} {esc(asked)}</p>')
+        lead = answer.extras.get("lead")
+        if isinstance(lead, dict) and not answer.abstained and lead.get("text"):
+            out.append(
+                f'<p class="pa-lead"><b>{esc(t["in_short"])}</b> {esc(str(lead["text"]))} '
+                f'<span class="pa-n">[{int(lead.get("n", 1))}]</span></p>'
+            )
         out.append(f'<p class="pa-answer">{lines_html(answer.answer)}</p>')
         if answer.abstained and answer.contact and answer.contact not in answer.answer:
             out.append(f'<p class="pa-contact">{esc(t["contact"])} {esc(answer.contact)}</p>')
         if answer.citations:
             out.append(f'<div class="pa-sources"><p class="pa-sources-title">{esc(t["sources"])}</p>')
             for c in answer.citations:
-                label = citation_label(c, metas.get(c.doc_id), lang)
+                meta = metas.get(c.doc_id)
+                text, start, end = clause_context(c, clause_of(c.clause_id) if clause_of else None)
+                page = link_html(meta.public_url, t["policy_page"]) if meta else ""
                 out.append(
-                    f'<details class="pa-citation"><summary>{esc(label)}</summary>'
-                    f"<blockquote><mark>{esc(c.quote)}</mark></blockquote></details>"
+                    f'<details class="pa-citation"><summary>{esc(citation_label(c, meta, lang))}</summary>'
+                    '<div class="pa-source-body">'
+                    f'<p class="pa-section">{esc(t["section"])}: {esc(c.section or "—")}</p>'
+                    f'<blockquote class="pa-clause">{highlight(text, start, end)}</blockquote>'
+                    + (f'<p class="pa-page">{page}</p>' if page else "")
+                    + "</div></details>"
                 )
             out.append("</div>")
     out.append("</div>")
@@ -148,6 +163,13 @@ def render_agent_answer(answer: Answer) -> str:
     reason = answer.extras.get("abstain_reason", "")
     meta = f"{answer.latency_ms:.0f} ms{note}" + (f" ({esc(str(reason))})" if reason else "")
     return f'<div class="pa-agent-answer {kind}"><p>{body}</p><p class="pa-meta">{meta}</p></div>'
+
+
+# One score everywhere an agent sees one: the clause's retrieval relevance.
+SCORE_HELP = (
+    "Relevance: how well this clause matches the question (meaning and wording combined), "
+    "scaled so that the best clause found scores 1.00. The same number as in Retrieval details."
+)
 
 
 def clause_context(c: Citation, clause: Clause | None) -> tuple[str, int, int]:
@@ -168,6 +190,7 @@ def render_sources(
     if not answer.citations:
         return '<div class="pa-sources-panel"><p class="pa-empty">No sources: the assistant abstained.</p></div>'
     out = ['<div class="pa-sources-panel">']
+    relevance = {r.clause_id: r.score for r in answer.retrieved}
     for c in answer.citations:
         meta = metas.get(c.doc_id)
         text, start, end = clause_context(c, clause_of(c.clause_id))
@@ -179,7 +202,9 @@ def render_sources(
             f" · version {esc(version)}{status}</div>"
             f'<div class="pa-section">§ {esc(c.section or "(no section)")}</div>'
             f'<div class="pa-clause">{highlight(text, start, end)}</div>'
-            f'<div class="pa-ids">{esc(c.doc_id)} · {esc(c.clause_id)} · score {c.score:.3f}</div>'
+            f'<div class="pa-ids">{esc(c.doc_id)} · {esc(c.clause_id)} · '
+            f'<span class="pa-score" title="{esc(SCORE_HELP)}">'
+            f"relevance {relevance.get(c.clause_id, 0.0):.2f}</span></div>"
             "</div>"
         )
     out.append("</div>")
@@ -210,14 +235,13 @@ def render_document(doc_text: str, meta: DocumentMeta | None, clause: Clause, c:
     if meta and meta.source_url.startswith(("http://", "https://")):
         head += f' · <a href="{esc(meta.source_url)}" target="_blank" rel="noopener noreferrer">source</a>'
     jump = f'<a href="#{anchor_id(clause.clause_id)}">jump to [{c.n}] {esc(c.section)}</a>'
-    return (
-        f'<div class="pa-doc-head">{head} · {jump}</div>'
-        f'<div class="pa-doc" tabindex="0">{body}</div>'
-    )
+    return f'<div class="pa-doc-head">{head} · {jump}</div><div class="pa-doc" tabindex="0">{body}</div>'
 
 
 def email_text(answer: Answer, metas: Mapping[str, DocumentMeta]) -> str:
-    """The answer and its numbered sources as plain text, ready to paste into an e-mail."""
+    """A reply an agent can send as it is: the answer once (it already quotes the policy,
+    with [n] markers), then each source's policy, version, section and public page, and a
+    warning when a cited version is superseded."""
     lines = [answer.answer.strip()]
     if answer.citations:
         lines += ["", "Sources:"]
@@ -225,44 +249,66 @@ def email_text(answer: Answer, metas: Mapping[str, DocumentMeta]) -> str:
             meta = metas.get(c.doc_id)
             date = f" ({format_date(meta.effective_date)})" if meta and meta.effective_date else ""
             section = f", section “{c.section}”" if c.section else ""
-            lines.append(f"[{c.n}] {title_of(meta, c.doc_id)}{date}{section}:")
-            lines.append(f"    “{c.quote.strip()}”")
-            if meta and meta.source_url:
-                lines.append(f"    {meta.source_url}")
+            lines.append(f"[{c.n}] {title_of(meta, c.doc_id)}{date}{section}")
+            if meta and meta.public_url:
+                lines.append(f"    {meta.public_url}")
+        for doc_id in dict.fromkeys(c.doc_id for c in answer.citations):
+            meta = metas.get(doc_id)
+            if meta and not meta.is_current:
+                newer = metas.get(meta.superseded_by)
+                lines += [
+                    "",
+                    f"WARNING: {title_of(meta, doc_id)} is superseded"
+                    + (f" by the {title_of(newer, newer.doc_id)}" if newer else "")
+                    + "; check the current policy before sending.",
+                ]
     return "\n".join(lines)
 
 
-RETRIEVAL_HEADERS = ["rank", "score", "document", "section", "clause id"]
+RETRIEVAL_HEADERS = ["rank", "relevance", "document", "section", "clause id"]
 
 
 def retrieval_rows(answer: Answer, metas: Mapping[str, DocumentMeta]) -> list[list[object]]:
     """The top clauses considered, best first, for the retrieval-details table."""
     return [
-        [i, round(r.score, 4), title_of(metas.get(r.doc_id), r.doc_id), r.section, r.clause_id]
+        [i, f"{r.score:.2f}", title_of(metas.get(r.doc_id), r.doc_id), r.section, r.clause_id]
         for i, r in enumerate(answer.retrieved, 1)
     ]
 
 
 def policy_choices(metas: Mapping[str, DocumentMeta], *, include_superseded: bool) -> list[tuple[str, str]]:
     """(label, doc_id) pairs: current policies first, superseded ones labelled (agents only)."""
+
     def label(m: DocumentMeta) -> str:
+        if not include_superseded:  # customers think in brands and regions, in both languages
+            en, zh = m.display_label("en"), m.display_label("zh")
+            return en if en == zh else f"{en} · {zh}"
         bits = [b for b in (m.brand, m.region, format_date(m.effective_date) if m.effective_date else "") if b]
         name = m.title or m.doc_id
-        text = f"{name} — {' · '.join(bits)}" if bits and include_superseded else name
+        text = f"{name} — {' · '.join(bits)}" if bits else name
         return text + (" (superseded)" if not m.is_current else "")
 
     docs = sorted(metas.values(), key=lambda m: (not m.is_current, m.brand, m.title or m.doc_id))
     return [(label(m), m.doc_id) for m in docs if include_superseded or m.is_current]
 
 
+# A comparison sets two clauses side by side as if they said different things about the same
+# topic: a wrong pairing misleads more than a missing one, so a side is shown only when the
+# assistant is fairly sure its version addresses the topic (P(answerable) ≥ this), stricter
+# than the chat's 0.5.
+COMPARE_MIN_CONFIDENCE = 0.8
+
+
 def render_compare_panel(
     meta: DocumentMeta | None, doc_id: str, answer: Answer, clause_of: Callable[[str], Clause | None]
 ) -> str:
-    """One side of the version comparison: the clause of this document that best answers."""
+    """One side of the version comparison: the clause of this document that best answers, or
+    "Not addressed in …" (with the closest clause folded away) when none does confidently."""
     version = format_date(meta.effective_date) if meta and meta.effective_date else "undated"
     head = f'<div class="pa-source-head"><b>{esc(title_of(meta, doc_id))}</b> · version {esc(version)}'
     head += ' <span class="pa-badge">superseded</span></div>' if meta and not meta.is_current else "</div>"
-    if answer.citations:
+    confident = float(answer.extras.get("confidence", 1.0)) >= COMPARE_MIN_CONFIDENCE
+    if answer.citations and not answer.abstained and confident:
         c = answer.citations[0]
         text, start, end = clause_context(c, clause_of(c.clause_id))
         return (
@@ -272,8 +318,12 @@ def render_compare_panel(
     if answer.retrieved:
         r = answer.retrieved[0]
         return (
-            f'<div class="pa-compare">{head}<p class="pa-empty">No sentence in this version answers confidently; '
-            f'closest clause:</p><div class="pa-section">§ {esc(r.section or "(no section)")}</div>'
-            f'<div class="pa-clause">{esc(r.text)}</div></div>'
+            f'<div class="pa-compare">{head}<p class="pa-not-addressed">Not addressed in the '
+            f"{esc(title_of(meta, doc_id))}.</p><details><summary>Closest clause (does not answer)</summary>"
+            f'<div class="pa-section">§ {esc(r.section or "(no section)")}</div>'
+            f'<div class="pa-clause">{esc(r.text)}</div></details></div>'
         )
-    return f'<div class="pa-compare">{head}<p class="pa-empty">Nothing in this version matches.</p></div>'
+    return (
+        f'<div class="pa-compare">{head}<p class="pa-not-addressed">Not addressed in the '
+        f"{esc(title_of(meta, doc_id))}.</p></div>"
+    )

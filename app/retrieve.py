@@ -132,6 +132,11 @@ class HybridRetriever:
         self._lang = np.array([self._lang_codes[c.lang] for c in index.clauses], dtype=np.int8)
         self._masks: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
 
+    def has_lang(self, allowed: np.ndarray, lang: str) -> bool:
+        """Whether any allowed clause is written in ``lang``."""
+        code = self._lang_codes.get(lang)
+        return code is not None and bool((allowed & (self._lang == code)).any())
+
     def mask(self, filters: Filters, doc_ids: AbstractSet[str] | None = None, lang: str | None = None) -> np.ndarray:
         """Rows allowed by the filters, an optional document set and a language (read-only;
         the last few hundred masks are kept, since most questions share one)."""

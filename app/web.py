@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 from app.answer import Answer
 from app.errors import InputError
 from app.feedback import FeedbackStore
-from app.followup import rewrite_followup
+from app.followup import SCOPE_WORDS, rewrite_followup
 from app.records import Clause, DocumentMeta
-from app.redact import PLACEHOLDERS, redact
+from app.redact import CARD, CARD_REQUEST, PLACEHOLDERS, redact
 from app.render import (
     RETRIEVAL_HEADERS,
     TEXT,
@@ -277,12 +277,35 @@ RATE_LIMITED = {
 # -- the apps ---------------------------------------------------------------------------------
 
 CSS = """
+#pa-intro h1 { font-size: 1.5em; margin: 0 0 6px 0; }
 .pa-reply p { margin: 0.25em 0; }
+#pa-chat .prose { opacity: 1 !important; }  /* Gradio dims replies to 0.8: text under WCAG contrast */
+.pa-lead { font-size: 1.05em; }
+.pa-lead .pa-n, .pa-reply .pa-n { color: #4b5563; font-size: 0.85em; }
+.pa-source-body { margin: 4px 0 8px 0; }
+.pa-source-body .pa-clause { margin: 4px 0; padding: 4px 10px; border-left: 3px solid #cbd5e1; white-space: normal; }
+.pa-page a, .pa-source-body a { color: #1d4ed8; }
+.pa-not-addressed { font-weight: 600; color: #92400e; }
+.pa-score { border-bottom: 1px dotted #6b7280; cursor: help; }
+#pa-copied p { margin: 6px 0 0 0; color: #166534; }
+/* A phone: the question box on the first screen, replies the full width of the chat. */
+@media (max-width: 640px) {
+  #pa-chat { height: calc(100dvh - 360px) !important; min-height: 260px; }
+  #pa-chat .message-row { margin: 8px 0 !important; max-width: 100% !important; width: 100% !important; }
+  #pa-chat .message-row .message, #pa-chat .message-row .role, #pa-chat .message-row .flex-wrap,
+  #pa-chat .message-row .message-content { max-width: 100% !important; width: 100% !important; }
+  #pa-chat .message-row .bot.message, #pa-chat .message-row .user.message { padding: 4px 8px !important; }
+  #pa-chat .message-wrap { padding: 2px !important; }
+  #pa-intro p { font-size: 0.85em; margin: 0; }
+  #pa-intro h1 { font-size: 1.2em; margin: 0 0 4px 0; }
+}
 .pa-warning { background: #fff4e5; border-left: 4px solid #f59e0b; padding: 6px 10px; color: #7c2d12; }
 .pa-asked { color: #6b7280; font-size: 0.9em; }
 .pa-contact { font-weight: 600; }
 .pa-sources-title { font-weight: 600; margin-top: 0.6em !important; }
-.pa-citation summary { cursor: pointer; color: #1d4ed8; }
+.pa-citation summary, #pa-chat summary { cursor: pointer; color: #1d4ed8 !important; }
+/* Gradio's footer and hint texts are #bbbbc2 on white (1.9:1): darkened to pass WCAG AA. */
+.show-api, .show-api *, footer a, .info-text, span[data-testid="block-info"] + .info-text { color: #4b5563 !important; }
 .pa-citation blockquote { margin: 4px 0 8px 0; padding: 4px 10px; border-left: 3px solid #cbd5e1; }
 mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .pa-agent-answer { font-size: 1.05em; line-height: 1.5; }
@@ -301,6 +324,47 @@ mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .pa-empty { color: #6b7280; font-style: italic; }
 """
 
+# One-click copy of the e-mail reply: the clipboard API where the page is a secure context
+# (HTTPS, localhost), a selected hidden textarea and execCommand elsewhere; the result is shown.
+COPY_JS = """
+async (text) => {
+  if (!text) { return "Ask a question first."; }
+  try {
+    if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(text); }
+    else {
+      const area = document.createElement("textarea");
+      area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+      document.body.appendChild(area); area.select();
+      const ok = document.execCommand("copy"); area.remove();
+      if (!ok) { throw new Error("copy refused"); }
+    }
+    return "✓ Copied to the clipboard (" + text.length + " characters).";
+  } catch (e) {
+    return "Could not copy automatically: select the text and press Ctrl+C.";
+  }
+}
+"""
+
+# After a reply arrives: the chat shows the start of the new reply (its warning, its lead),
+# not its end; the page itself is left where it is.
+SHOW_REPLY_JS = """
+() => {
+  const box = document.querySelector('#pa-chat');
+  const replies = box ? box.querySelectorAll('.pa-reply') : [];
+  if (!replies.length) { return; }
+  const reply = replies[replies.length - 1];
+  let scroller = reply.parentElement;
+  while (scroller && scroller !== box.parentElement) {
+    const style = getComputedStyle(scroller);
+    if (/(auto|scroll)/.test(style.overflowY) && scroller.scrollHeight > scroller.clientHeight) { break; }
+    scroller = scroller.parentElement;
+  }
+  if (!scroller || scroller === box.parentElement) { return; }
+  const row = reply.closest('.message-row') || reply;
+  scroller.scrollTop += row.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
+}
+"""
+
 # After "open in document" renders, bring the cited clause into view inside the panel.
 SCROLL_JS = """
 watch('value', () => {
@@ -315,9 +379,20 @@ def _theme() -> Any:
     import gradio as gr
 
     # System fonts only: the default theme would fetch Google fonts at run time.
+    # Primary buttons: white on orange-800 (7.3:1; the default orange-500 gave 2.8:1, under
+    # WCAG's 4.5:1).
     return gr.themes.Default(
         font=[gr.themes.Font("system-ui"), "sans-serif"],
         font_mono=[gr.themes.Font("ui-monospace"), "monospace"],
+    ).set(
+        button_primary_background_fill="#9a3412",
+        button_primary_background_fill_hover="#7c2d12",
+        button_primary_background_fill_dark="#9a3412",
+        button_primary_background_fill_hover_dark="#7c2d12",
+        button_primary_text_color="#ffffff",
+        button_primary_text_color_dark="#ffffff",
+        button_primary_border_color="#9a3412",
+        button_primary_border_color_dark="#9a3412",
     )
 
 
@@ -376,10 +451,11 @@ def _customer_api(
             "lang": answer.lang,
             "contact": answer.contact,
             "redacted": list(red.kinds),
+            "lead": {k: answer.extras["lead"][k] for k in ("text", "n")} if "lead" in answer.extras else None,
             "citations": [
                 {
                     "n": c.n,
-                    "policy": title_of(metas.get(c.doc_id), c.doc_id),
+                    "policy": title_of(metas.get(c.doc_id), c.doc_id, answer.lang),
                     "section": c.section,
                     "effective_date": metas[c.doc_id].effective_date if c.doc_id in metas else "",
                     "quote": c.quote,
@@ -404,7 +480,7 @@ def build_customer_app(
     import gradio as gr
 
     metas = assistant.state().metas
-    choices = [("Let the assistant choose", ""), *policy_choices(metas, include_superseded=False)]
+    choices = [("Any (the assistant chooses) · 自动选择", ""), *policy_choices(metas, include_superseded=False)]
 
     def respond_streaming(
         message: str, doc_id: str, state: _ChatState, request: gr.Request | None = None
@@ -475,7 +551,8 @@ def build_customer_app(
 
     with gr.Blocks(title="Privacy questions · 隐私问题", analytics_enabled=False) as demo:
         gr.Markdown(
-            "## Questions about your privacy? · 隐私问题\n"
+            elem_id="pa-intro",
+            value="# Questions about your privacy? · 隐私问题\n"
             "Ask in English or Chinese. Answers quote our privacy policies. "
             "Please don't share card numbers or other personal details here. · "
             "请用中文或英文提问，回答均引自我们的隐私政策。请勿在此发送银行卡号等个人信息。"
@@ -491,11 +568,14 @@ def build_customer_app(
             height=520,
             latex_delimiters=[],
             sanitize_html=True,
+            autoscroll=False,  # SHOW_REPLY_JS shows the start of each new reply instead
+            buttons=["copy", "copy_all"],  # no "share" (to Hugging Face: nothing leaves this server)
             feedback_options=("Like", "Dislike"),
             placeholder="Ask a question, e.g. “How long do you keep my data?” · 例如：“你们会保存我的数据多久？”",
         )
         with gr.Row():
             box = gr.Textbox(
+                label="Your question · 您的问题",
                 show_label=False,
                 placeholder="Type your question · 输入您的问题",
                 scale=5,
@@ -520,7 +600,7 @@ def build_customer_app(
                 [chat, box, state],
                 api_visibility="private",
                 show_progress="minimal",
-            )
+            ).then(None, None, None, js=SHOW_REPLY_JS)
         chat.like(like, [state], None, api_visibility="private")
         gr.api(_customer_api(assistant, store, limiter, llm), api_name="ask")
     return demo
@@ -553,11 +633,16 @@ def customer_turn_events(
     if len(text) > assistant.config.max_question_chars:
         yield render_customer_reply(None, metas, lang, card_warning=had_card, message=t["too_long"]), None, ""
         return
-    follow = rewrite_followup(state.topic, text)
+    follow = rewrite_followup(state.topic, text, SCOPE_WORDS | metas.brand_names | metas.region_names)
+    # What the customer asked for is in their words, not in the redacted number: the
+    # placeholder is left out of the question, and a customer who just typed a card number
+    # is never quoted a sentence asking for card details.
+    asked = re.sub(r"\s{2,}", " ", follow.question.replace(PLACEHOLDERS[CARD], " ")).strip() if had_card else ""
+    avoid = CARD_REQUEST if had_card else None
     filters: dict[str, object] = {"doc_id": doc_id} if doc_id in metas else {}
     try:
         if llm is None:
-            answer = assistant.ask(follow.question, filters)
+            answer = assistant.ask(asked or follow.question, filters, avoid=avoid)
         else:
             final: Answer | None = None
             for event in llm.stream(follow.question, filters):
@@ -586,7 +671,12 @@ def customer_turn_events(
         abstained=answer.abstained,
     )
     reply = render_customer_reply(
-        answer, metas, lang, card_warning=had_card, asked=follow.question if follow.rewritten else ""
+        answer,
+        metas,
+        lang,
+        clause_of=_clause_lookup(assistant),
+        card_warning=had_card,
+        asked=follow.question if follow.rewritten else "",
     )
     yield reply, answer, follow.question
 
@@ -729,7 +819,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
     with gr.Blocks(title="Privacy assistant · agent console", analytics_enabled=False) as demo:
         last = gr.State(None)
         with gr.Row():
-            gr.Markdown("## Privacy assistant · agent console")
+            gr.Markdown("# Privacy assistant · agent console")
             gr.Button("Log out", link=f"{AGENT_PATH}/logout", size="sm", scale=0, elem_id="pa-logout")
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
@@ -741,14 +831,16 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
                             label="Policy (brand · region · version)",
                             elem_id="pa-agent-policy",
                         )
-                        question = gr.Textbox(
+                        question = gr.Textbox(  # one line: Enter asks, Shift+Enter starts a new line
                             label="Question",
-                            lines=2,
+                            lines=1,
+                            max_lines=6,
                             elem_id="pa-agent-question",
                             placeholder="e.g. How long does Cartier keep customer data?",
+                            info="Enter to ask · Shift+Enter for a new line",
                         )
                         go = gr.Button("Answer", variant="primary", elem_id="pa-agent-ask")
-                        gr.Markdown("#### Answer")
+                        gr.Markdown("## Answer")
                         answer_html = gr.HTML(elem_id="pa-agent-answer")
                         with gr.Group():
                             with gr.Row():
@@ -756,10 +848,19 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
                                 down = gr.Button("👎 Not helpful", size="sm", elem_id="pa-down")
                             comment = gr.Textbox(label="Comment (optional)", lines=1, elem_id="pa-comment")
                         feedback_status = gr.Markdown(elem_id="pa-feedback-status")
-                        with gr.Accordion("Copy for e-mail", open=False, elem_id="pa-email-acc"):
-                            email = gr.Textbox(show_label=False, lines=8, buttons=["copy"], elem_id="pa-email")
+                        with gr.Group():
+                            email = gr.Textbox(
+                                label="Reply for e-mail (edit if needed, then copy)",
+                                lines=6,
+                                max_lines=14,
+                                interactive=True,
+                                elem_id="pa-email",
+                            )
+                            with gr.Row():
+                                copy = gr.Button("📋 Copy reply", size="sm", scale=0, elem_id="pa-copy")
+                                copied = gr.Markdown(elem_id="pa-copied")
                     with gr.Column(scale=4):
-                        gr.Markdown("#### Sources")
+                        gr.Markdown("## Sources")
                         sources = gr.HTML(elem_id="pa-sources")
                         opener = gr.Radio(label="Open in document", choices=[], elem_id="pa-open")
                         document = gr.HTML(elem_id="pa-document", js_on_load=SCROLL_JS)
@@ -825,6 +926,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
         for trigger in (question.submit, go.click):
             trigger(answer_question, [question, policy], outputs, api_visibility="private")
         opener.change(open_document, [opener, last], [document], api_visibility="private")
+        copy.click(None, [email], [copied], js=COPY_JS)
         up.click(rate(1), [comment, last], [feedback_status, comment], api_visibility="private")
         down.click(rate(-1), [comment, last], [feedback_status, comment], api_visibility="private")
         refresh_btn.click(feedback_rows, None, [review], api_visibility="private")

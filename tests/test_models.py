@@ -24,7 +24,7 @@ def test_the_shipped_model_is_the_default_and_small() -> None:
     assert model_from_env({}) == DEFAULT_MODEL
     assert model_from_env({"PRIVACY_ASSISTANT_MODEL": PACKAGED_MODEL}) == PACKAGED_MODEL
     weights = sum(p.stat().st_size for p in (ROOT / "models").rglob("*.safetensors"))
-    assert weights <= 60 * 2**20
+    assert weights <= 100 * 2**20  # the encoder and the reader, fp16: about 43 MB each
     assert (MODEL / "README.md").is_file()  # the model card
     Selector.load(MODEL / "selector.json")
 

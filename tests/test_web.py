@@ -7,12 +7,13 @@ import html
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from app.answer import Answer, Citation, Retrieved
-from app.followup import rewrite_followup
+from app.followup import SCOPE_WORDS, rewrite_followup
 from app.records import Clause, DocumentMeta
 from app.render import (
     anchor_id,
@@ -95,7 +96,7 @@ def test_customer_reply_escapes_document_and_answer_text() -> None:
 
 def test_customer_reply_has_expandable_citations_and_no_internals() -> None:
     out = render_customer_reply(_answer(), METAS, "en")
-    assert out.count("<details") == 1 and "<blockquote><mark>" in out
+    assert out.count("<details") == 1 and '<blockquote class="pa-clause"><mark>' in out
     summary = re.search(r"<summary>(.*?)</summary>", out)
     assert summary and _text(summary.group(1)) == (
         "[1] Acme <Privacy> Policy · Commitments › Retaining your personal information · September 2024"
@@ -104,11 +105,31 @@ def test_customer_reply_has_expandable_citations_and_no_internals() -> None:
     assert "\n" not in out  # one HTML block: the chat's Markdown leaves it alone
 
 
+def test_customer_source_shows_the_sentence_inside_its_clause_with_the_policy_page() -> None:
+    metas = {**METAS, "acme-2024": replace(METAS["acme-2024"], public_url="https://acme.example/privacy")}
+    out = render_customer_reply(_answer(), metas, "en", clause_of={CLAUSE.clause_id: CLAUSE}.get)
+    body = re.search(r'<blockquote class="pa-clause">(.*?)</blockquote>', out)
+    assert body and _text(body.group(1)) == CLAUSE.text  # the clause, not the answer again
+    assert [html.unescape(m) for m in re.findall(r"<mark>(.*?)</mark>", out)] == [QUOTE]
+    assert "Section: Commitments › Retaining your personal information" in _text(out)
+    assert '<a href="https://acme.example/privacy" target="_blank" rel="noopener noreferrer">' in out
+
+
+def test_customer_reply_shows_the_lead_only_for_an_answer() -> None:
+    lead = {"text": "ten years after the contract", "n": 1, "probability": 0.9}
+    out = render_customer_reply(_answer(extras={"lead": lead}), METAS, "en")
+    assert "In short: ten years after the contract [1]" in _text(out)
+    assert out.index("pa-lead") < out.index("pa-answer")
+    abstained = _answer(extras={"lead": lead}, abstained=True, citations=())
+    assert "In short" not in render_customer_reply(abstained, METAS, "en")
+
+
 def test_customer_reply_in_chinese_with_card_warning() -> None:
     out = render_customer_reply(_answer(lang="zh"), METAS, "zh", card_warning=True)
     assert "来源" in out and "Sources" not in out
     assert "请不要在聊天中发送银行卡号" in out
-    assert "2024年9月" in out
+    assert "2024年9月" in out and "September" not in out and "Section" not in out
+    assert out.index("pa-warning") < out.index("pa-answer")  # the warning comes first
 
 
 def test_customer_reply_for_an_abstention_shows_the_contact() -> None:
@@ -175,28 +196,40 @@ def test_document_view_marks_the_quote_and_anchors_the_clause() -> None:
 # -- plain text and tables ----------------------------------------------------------------------
 
 
-def test_email_text() -> None:
-    assert email_text(_answer(), METAS) == (
+def test_email_text_quotes_once_and_links_the_public_page() -> None:
+    metas = {**METAS, "acme-2024": replace(METAS["acme-2024"], public_url="https://acme.example/privacy")}
+    assert email_text(_answer(), metas) == (
         "According to the Acme <Privacy> Policy:\n"
         "We keep data for ten years after the contract <ends>. [1]\n"
         "\n"
         "Sources:\n"
-        "[1] Acme <Privacy> Policy (September 2024), section “Commitments › Retaining your personal information”:\n"
-        "    “We keep data for ten years after the contract <ends>.”"
+        "[1] Acme <Privacy> Policy (September 2024), section “Commitments › Retaining your personal information”\n"
+        "    https://acme.example/privacy"
+    )
+    assert email_text(_answer(), metas).count(QUOTE) == 1
+
+
+def test_email_text_warns_about_a_superseded_policy() -> None:
+    old = Citation(1, "acme-2010", "acme-2010:x:1", "Retention", "Old text.", 0, 9, 0.5)
+    text = email_text(_answer(answer="Old text. [1]", citations=(old,)), METAS)
+    assert text.endswith(
+        "WARNING: Acme US Policy is superseded by the Acme <Privacy> Policy; check the current policy before sending."
     )
 
 
 def test_retrieval_rows() -> None:
     assert retrieval_rows(_answer(), METAS) == [
-        [1, 0.7123, "Acme <Privacy> Policy", "Commitments › Retaining your personal information", CLAUSE.clause_id]
+        [1, "0.71", "Acme <Privacy> Policy", "Commitments › Retaining your personal information", CLAUSE.clause_id]
     ]
 
 
 def test_policy_choices() -> None:
-    assert policy_choices(METAS, include_superseded=False) == [
-        ("Acme <Privacy> Policy", "acme-2024"),
-        ("Acme China 隐私政策", "acme-cn"),
+    assert policy_choices(METAS, include_superseded=False) == [  # customers: brand — region
+        ("Acme — Global", "acme-2024"),
+        ("Acme — China", "acme-cn"),
     ]
+    labelled = {**METAS, "acme-cn": replace(METAS["acme-cn"], label="Acme — China", label_zh="艾克米 — 中国")}
+    assert ("Acme — China · 艾克米 — 中国", "acme-cn") in policy_choices(labelled, include_superseded=False)
     agent = policy_choices(METAS, include_superseded=True)
     assert [v for _, v in agent] == ["acme-2024", "acme-cn", "acme-2010"]  # current first
     assert agent[-1][0] == "Acme US Policy — Acme · US · March 2010 (superseded)"
@@ -217,6 +250,8 @@ def test_format_date(iso: str, lang: str, shown: str) -> None:
 # -- follow-up questions ----------------------------------------------------------------------
 
 TOPIC = "How long do you keep my data?"
+# What the chat passes: the generic region words and the catalogue's brands and aliases.
+SCOPE = SCOPE_WORDS | {"Harry Winston", "海瑞温斯顿", "Cartier", "卡地亚"}
 
 
 @pytest.mark.parametrize(("message", "asked"), [
@@ -236,7 +271,7 @@ TOPIC = "How long do you keep my data?"
      "and for China, how long is the retention of order history kept?"),
 ])  # fmt: skip
 def test_follow_up_rewriting(message: str, asked: str) -> None:
-    result = rewrite_followup(TOPIC, message)
+    result = rewrite_followup(TOPIC, message, SCOPE)
     assert result.question == asked
     assert result.rewritten is (asked != message)
     assert result.topic == (TOPIC if result.rewritten else message)
@@ -244,8 +279,16 @@ def test_follow_up_rewriting(message: str, asked: str) -> None:
 
 def test_follow_up_in_chinese() -> None:
     topic = "你们会保存我的数据多久?"
-    assert rewrite_followup(topic, "那美国呢?").question == "你们会保存我的数据多久?（美国）"
-    assert rewrite_followup(topic, "和海瑞温斯顿的呢").question == "你们会保存我的数据多久?（海瑞温斯顿）"
+    assert rewrite_followup(topic, "那美国呢?", SCOPE).question == "你们会保存我的数据多久?（美国）"
+    assert rewrite_followup(topic, "和海瑞温斯顿的呢", SCOPE).question == "你们会保存我的数据多久?（海瑞温斯顿）"
+
+
+def test_a_follow_up_scope_replaces_the_previous_one() -> None:
+    first = rewrite_followup("", "How long does the China policy keep my data?", SCOPE)
+    second = rewrite_followup(first.topic, "and for the US?", SCOPE)
+    assert second.question == "How long does the policy keep my data? (US)"  # China is gone
+    zh = rewrite_followup("中国的政策会保存我的数据多久？", "那美国呢？", SCOPE)
+    assert zh.question == "的政策会保存我的数据多久？（美国）" and "中国" not in zh.question
 
 
 def test_follow_up_needs_a_previous_question() -> None:
@@ -253,8 +296,8 @@ def test_follow_up_needs_a_previous_question() -> None:
 
 
 def test_follow_ups_chain_on_the_original_topic() -> None:
-    first = rewrite_followup(TOPIC, "and for China?")
-    second = rewrite_followup(first.topic, "what about Harry Winston?")
+    first = rewrite_followup(TOPIC, "and for China?", SCOPE)
+    second = rewrite_followup(first.topic, "what about Harry Winston?", SCOPE)
     assert second.question == "How long do you keep my data? (Harry Winston)"
 
 

@@ -105,3 +105,66 @@ def _end_to_end(folder: Path) -> list[str]:
         if (figures.is_file())
         else []
     )
+
+
+def write_reader_card(folder: Path) -> Path:
+    """Render the reader's ``README.md`` from its ``training.json``."""
+    record = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    hp = record["hyper_parameters"]
+    val, test = record["validation"], record["test"]
+    lines = [
+        f"# {folder.name}",
+        "",
+        "The answer-lead reader: an extractive question-answering head (start/end of the answer span) on",
+        f"the project's encoder (`{record['base']}`, MiniLM-L6, BERT-style). Given a question and the cited",
+        "sentence it returns a span of that sentence and a probability; the chat shows the span as",
+        "\"In short: … [1]\" only at or above the threshold below. Weights: fp16 safetensors, computed in",
+        "float32 on CPU.",
+        "",
+        "Made by `privacy-assistant train reader`: transformers' `Trainer` (the one sentence-transformers'",
+        "trainers are built on; sentence-transformers has no span-extraction loss), deterministic for its",
+        "seed on CPU.",
+        "",
+        "## Data",
+        "",
+        "PolicyQA (Ahmad et al., Findings of EMNLP 2020; MIT licence), `dev.json`: question/answer-span",
+        "pairs over 20 website privacy policies from OPP-115. Split **by policy**, the same split as the",
+        "encoder's (`app/training/data.py`): the held-out policies are never trained on.",
+        "",
+        f"- trained on {len(record['train_policies'])} policies, {record['questions']:,} questions "
+        f"({record['windows']:,} windows of question + paragraph)",
+        f"- validation (chooses the threshold): {', '.join(record['validation_policies'])}",
+        f"- test (reports): {', '.join(record['test_policies'])}",
+        "",
+        "## Hyper-parameters",
+        "",
+        *(f"- {k}: {v}" for k, v in hp.items()),
+        f"- training time: {record['train_seconds']:.0f} s on {record['torch_threads']} CPU threads",
+        "",
+        "## Figures",
+        "",
+        "On questions whose answer lies inside one sentence, the reader reading that sentence only (as in",
+        "the app). Token F1 and exact match against PolicyQA's gold span; \"sentence F1\": quoting the",
+        "whole sentence instead.",
+        "",
+        f"Threshold: probability ≥ {record['threshold']} (the lowest at which the leads shown on the",
+        f"validation policies reach token F1 {hp['target_f1']}).",
+        "",
+        "| policies | questions | lead shown | shown: exact match | shown: F1 | shown: sentence F1 |"
+        " all spans: F1 | all: sentence F1 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, f in (("validation", val), ("test", test)):
+        lines.append(
+            f"| {name} | {f['questions']:.0f} | {f['shown']:.2f} | {f['shown_exact_match']:.3f} | "
+            f"{f['shown_f1']:.3f} | {f['shown_sentence_f1']:.3f} | {f['all_f1']:.3f} | {f['all_sentence_f1']:.3f} |"
+        )
+    lines += [
+        "",
+        "Limits: PolicyQA's gold spans are often a phrase inside a long list, so exact match stays low; a",
+        "lead is a verbatim part of the cited sentence either way, and the full sentence follows it.",
+        "",
+    ]
+    path = folder / "README.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

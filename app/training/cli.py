@@ -37,6 +37,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     for name in ("epochs", "batch_size", "learning_rate", "max_seq_length", "mined_negatives", "seed", "limit"):
         value = getattr(defaults, name)
         ranker.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"(default {value})")
+    from app.training.reader import ReaderConfig
+
+    reader = targets.add_parser("reader", help="train the answer-lead reader (extractive QA) on PolicyQA")
+    reader.add_argument("--data", type=Path, default=DEFAULT_DATA, help="PolicyQA/SQuAD JSON (default: %(default)s)")
+    reader.add_argument("--base", default=DEFAULT_MODEL, help="encoder to start from (default: %(default)s)")
+    reader.add_argument("--out", type=Path, default=Path("models/privacy-reader"), help="output folder")
+    reader_defaults = ReaderConfig()
+    for name in ("epochs", "batch_size", "learning_rate", "max_length", "target_f1", "seed", "limit"):
+        value = getattr(reader_defaults, name)
+        reader.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"(default {value})")
     selector = targets.add_parser("selector", help="fit the sentence selector and abstention on an eval set")
     selector.add_argument("--dataset", type=Path, action="append", help="labelled questions (default evals/dev.jsonl)")
     selector.add_argument("--out", type=Path, help="selector file (default: selector.json in the model's folder)")
@@ -51,6 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run_cli(args: argparse.Namespace) -> int:
     if args.target == "ranker":
         return _ranker(args)
+    if args.target == "reader":
+        return _reader(args)
     return _selector(args)
 
 
@@ -75,6 +87,28 @@ def _ranker(args: argparse.Namespace) -> int:
     write_card(args.out)
     print(json.dumps(record["held_out_sentence_ranking"], indent=2))
     print(f"model written to {args.out} in {record['train_seconds']:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _reader(args: argparse.Namespace) -> int:
+    from app.training.card import write_reader_card
+    from app.training.reader import ReaderConfig, train_reader
+
+    if not args.data.is_file():
+        raise InputError(f"train reader --data: {args.data} not found")
+    config = ReaderConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        target_f1=args.target_f1,
+        seed=args.seed,
+        limit=args.limit,
+    )
+    record = train_reader(args.data, args.out, args.base, config)
+    write_reader_card(args.out)
+    print(json.dumps({k: record[k] for k in ("threshold", "validation", "test")}, indent=2))
+    print(f"reader written to {args.out} in {record['train_seconds']:.0f} s", file=sys.stderr)
     return 0
 
 

@@ -133,8 +133,7 @@ def test_agent_console_answers_cites_and_takes_feedback(server: Any, page: Any) 
     target.wait_for()
     assert target.is_visible() and target.inner_text() == mark.inner_text()
 
-    # copy for e-mail: the answer and its numbered sources as plain text
-    page.locator("#pa-email-acc").click()
+    # the reply for e-mail: the answer and its numbered sources as plain text
     email = page.locator("#pa-email textarea").input_value()
     assert "Sources:" in email and "[1]" in email
 
