@@ -75,20 +75,35 @@ class AssistantConfig:
     # (models/privacy-reader, `train reader`); None: the shipped reader where there is one.
     lead: bool = True
     reader_path: Path | None = None
+    lead_threshold: float | None = None  # None: the one the reader was trained with
 
     def weight(self, lang: str) -> float:
         return (self.dense_weight or {"en": 0.6, "zh": 0.2})[lang]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AssistantConfig:
-        """Defaults, with limits from the environment (PRIVACY_ASSISTANT_MAX_QUESTION_CHARS)."""
+        """Defaults, with settings from the environment: PRIVACY_ASSISTANT_MAX_QUESTION_CHARS,
+        PRIVACY_ASSISTANT_READER (the lead's reader model folder) and
+        PRIVACY_ASSISTANT_LEAD_THRESHOLD (show a lead at this probability or above, 0–1.01)."""
         env = os.environ if environ is None else environ
-        raw = env.get("PRIVACY_ASSISTANT_MAX_QUESTION_CHARS", "")
-        if not raw:
-            return cls()
-        if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-            raise InputError(f"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS must be a whole number 1–100000, got {raw!r}")
-        return cls(max_question_chars=int(raw))
+        settings: dict[str, object] = {}
+        if raw := env.get("PRIVACY_ASSISTANT_MAX_QUESTION_CHARS", ""):
+            if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+                raise InputError(
+                    f"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS must be a whole number 1–100000, got {raw!r}"
+                )
+            settings["max_question_chars"] = int(raw)
+        if raw := env.get("PRIVACY_ASSISTANT_READER", ""):
+            settings["reader_path"] = Path(raw)
+        if raw := env.get("PRIVACY_ASSISTANT_LEAD_THRESHOLD", ""):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = -1.0
+            if not 0.0 <= value <= 1.01:
+                raise InputError(f"PRIVACY_ASSISTANT_LEAD_THRESHOLD must be a number 0–1.01, got {raw!r}")
+            settings["lead_threshold"] = value
+        return cls(**settings)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if self.selector not in ("learned", "rules", "cosine"):
@@ -297,7 +312,7 @@ class Assistant:
         stages.lap("composition")
         lead = None
         if citations and self.config.lead and (reader := self._reader()) is not None:
-            if (found := reader.find(text, citations[0].quote)) is not None:
+            if (found := reader.find(text, citations[0].quote, self.config.lead_threshold)) is not None:
                 lead = lead_json(found, citations[0].n, citations[0].start)
             stages.lap("lead")
         return Answer(

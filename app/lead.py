@@ -22,6 +22,8 @@ from app.errors import InputError
 
 log = logging.getLogger(__name__)
 
+# Where `train reader` writes and where the app looks. No reader ships: the one trained here did
+# not reach the bar for showing leads (README, "Models and training"); train one to try it.
 READER_DIR = Path(__file__).resolve().parents[1] / "models" / "privacy-reader"
 MAX_SPAN_TOKENS = 40
 _NEGATION = re.compile(r"\b(?:not|never|no|nor|neither|without|cannot|n't)\b|不|没有|无|未|非", re.IGNORECASE)
@@ -86,10 +88,12 @@ class Reader:
         score, a, b = best
         return _tidy(sentence, offsets[a][0], offsets[b][1], float(torch.tensor(score).exp()))
 
-    def find(self, question: str, sentence: str) -> Lead | None:
-        """The lead, when the reader is confident enough to show it."""
+    def find(self, question: str, sentence: str, threshold: float | None = None) -> Lead | None:
+        """The lead, when the reader is confident enough to show it (at ``threshold``, by
+        default the one chosen when it was trained)."""
         lead = self.span(question, sentence)
-        return lead if lead is not None and lead.probability >= self.threshold else None
+        wanted = self.threshold if threshold is None else threshold
+        return lead if lead is not None and lead.probability >= wanted else None
 
 
 def _tidy(sentence: str, start: int, end: int, probability: float) -> Lead | None:
@@ -122,13 +126,13 @@ _shared_lock = threading.Lock()
 
 
 def shared_reader(folder: Path = READER_DIR) -> Reader | None:
-    """One reader per process (None, logged once, when the folder holds no model)."""
+    """One reader per process (None when the folder holds no model: no leads, logged once)."""
     with _shared_lock:
         if folder not in _shared:
             try:
                 _shared[folder] = Reader(folder)
             except (InputError, OSError, ValueError, KeyError) as exc:
-                log.warning("no answer leads: %s", exc)
+                log.info("no answer leads: %s", exc)
                 _shared[folder] = None
         return _shared[folder]
 

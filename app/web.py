@@ -564,6 +564,7 @@ def build_customer_app(
             )
         chat = gr.Chatbot(
             label="Privacy assistant",
+            show_label=False,  # its floating label covered the first line of a reply
             elem_id="pa-chat",
             height=520,
             latex_delimiters=[],

@@ -59,9 +59,12 @@ def main(argv: list[str] | None = None) -> int:
                 page.set_default_timeout(60_000)
                 page.goto(url + "/")
                 page.wait_for_selector("#pa-question textarea")
-                page.screenshot(path=str(args.out / f"{name}-empty.png"))
+                if mobile:
+                    page.screenshot(path=str(args.out / f"{name}-empty.png"))  # the first screen
                 _ask.count = 0  # type: ignore[attr-defined]
                 _ask(page, "How long do you keep my data?")
+                if not mobile:
+                    page.locator("#pa-chat details.pa-citation summary").last.click()  # a source, opened
                 page.wait_for_timeout(500)
                 page.screenshot(path=str(args.out / f"{name}.png"))
                 _ask(page, "我的信息会传到国外吗?")

@@ -87,6 +87,22 @@ def seed_index(tmp_path_factory, embedder) -> Path:
     return index_dir
 
 
+POLICYQA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "policyqa" / "dev.json"
+
+
+@pytest.fixture(scope="session")
+def tiny_reader(tmp_path_factory) -> Path:
+    """A reader made by the real `train reader` command on a few questions (seconds): for the
+    pipeline and the lead's UI path, not its quality (no reader ships; see README)."""
+    from app.cli import main
+
+    if not POLICYQA.is_file():
+        pytest.skip("../shared/datasets/policyqa is not beside this clone")
+    out = tmp_path_factory.mktemp("reader") / "privacy-reader"
+    assert main(["train", "reader", "--limit", "40", "--epochs", "0.05", "--out", str(out)]) == 0
+    return out
+
+
 @pytest.fixture
 def docs_copy(tmp_path) -> Path:
     """A private, modifiable copy of the seed documents folder."""

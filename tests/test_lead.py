@@ -33,38 +33,41 @@ def test_edges_are_trimmed_and_improper_spans_refused() -> None:
 
 
 @pytest.mark.slow
-def test_the_shipped_reader_quotes_its_sentence_and_its_card_is_current() -> None:
+def test_train_reader_writes_a_loadable_reader_with_its_card(tiny_reader: Path) -> None:
     from app.lead import Reader
 
-    record = json.loads((READER_DIR / "training.json").read_text(encoding="utf-8"))
-    reader = Reader(READER_DIR)
-    assert reader.threshold == record["threshold"] and 0 < reader.threshold <= 1.01
-    assert not set(record["test_policies"]) & set(record["train_policies"])
+    record = json.loads((tiny_reader / "training.json").read_text(encoding="utf-8"))
+    splits = [set(record[k]) for k in ("train_policies", "validation_policies", "test_policies")]
+    assert all(not a & b for a in splits for b in splits if a is not b)  # split by policy
+    assert record["validation"]["questions"] > 0 and record["test"]["questions"] > 0
+    assert 0 < record["threshold"] <= 1.01
+    card = (tiny_reader / "README.md").read_text(encoding="utf-8")
+    assert f"{record['test']['all_f1']:.3f}" in card and "Trainer" in card
+    reader = Reader(tiny_reader)
+    assert reader.threshold == record["threshold"]
     sentence = (
         "We keep your personal information only for as long as is necessary for our purposes, and information "
         "relating to a contract with you will be kept for the lifetime of the contract and up to ten years after."
     )
     lead = reader.span("How long do you keep my data?", sentence)
-    assert lead is not None and sentence[lead.start : lead.end] == lead.text and 0 <= lead.probability <= 1
-    assert f"{record['test']['shown_f1']:.3f}" in (READER_DIR / "README.md").read_text(encoding="utf-8")
+    if lead is not None:  # a few training steps may find no proper part: then there is no lead
+        assert sentence[lead.start : lead.end] == lead.text and 0 <= lead.probability <= 1
+    assert reader.find("How long do you keep my data?", sentence, threshold=1.01) is None
 
 
-@pytest.mark.slow
-def test_reader_figures_reproduce_on_a_slice_of_the_test_policies() -> None:
-    from app.lead import Reader
-    from app.training.data import read_policyqa
-    from app.training.reader import lead_figures, sentence_cases
+def test_no_reader_means_no_lead(tmp_path: Path) -> None:
+    from app.lead import shared_reader
 
-    data = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "policyqa" / "dev.json"
-    if not data.is_file():
-        pytest.skip("../shared/datasets/policyqa is not beside this clone")
-    record = json.loads((READER_DIR / "training.json").read_text(encoding="utf-8"))
-    titles = {p.removeprefix("policyqa-") for p in record["validation_policies"]}
-    paragraphs = read_policyqa(data)
-    held = sorted({p.policy for p in paragraphs if p.policy.lower().replace(".", "-") in titles})
-    cases = sentence_cases(paragraphs, held)
-    assert len(cases) == record["validation"]["questions"]
-    figures = lead_figures(Reader(READER_DIR), cases[:150], record["threshold"])
-    full = record["validation"]
-    assert figures["all_f1"] == pytest.approx(full["all_f1"], abs=0.08)  # a slice of the same policies
-    assert figures["all_sentence_f1"] == pytest.approx(full["all_sentence_f1"], abs=0.08)
+    assert shared_reader(tmp_path / "nothing-here") is None
+    assert not READER_DIR.exists() or (READER_DIR / "config.json").is_file()
+
+
+def test_lead_settings_from_the_environment(tmp_path: Path) -> None:
+    from app.assistant import AssistantConfig
+    from app.errors import InputError
+
+    env = {"PRIVACY_ASSISTANT_READER": str(tmp_path), "PRIVACY_ASSISTANT_LEAD_THRESHOLD": "0"}
+    config = AssistantConfig.from_env(env)
+    assert config.reader_path == tmp_path and config.lead_threshold == 0.0
+    with pytest.raises(InputError, match="PRIVACY_ASSISTANT_LEAD_THRESHOLD"):
+        AssistantConfig.from_env({"PRIVACY_ASSISTANT_LEAD_THRESHOLD": "high"})

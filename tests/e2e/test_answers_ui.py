@@ -12,6 +12,7 @@ import pytest
 
 from app.redact import CARD_REQUEST
 from tests.e2e.test_browser import CARD, _ask_customer, _log_in, _shot
+from tests.helpers import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -119,13 +120,33 @@ def test_a_reference_to_contact_details_carries_them(server: Any, page: Any) -> 
     assert "_lnk" not in page.locator("#pa-chat").inner_text()
 
 
-def test_leads_are_quotes_of_their_cited_sentence(server: Any, page: Any) -> None:
-    page.goto(server.url + "/")
+@pytest.fixture(scope="module")
+def lead_server(seed_index: Path, tiny_reader: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The server with a reader that shows every span it finds (threshold 0): the lead's path
+    through the UI, whatever the model's quality."""
+    work = tmp_path_factory.mktemp("lead-web")
+    env = {
+        "PRIVACY_ASSISTANT_READER": str(tiny_reader),
+        "PRIVACY_ASSISTANT_LEAD_THRESHOLD": "0",
+        "PRIVACY_ASSISTANT_FEEDBACK_DB": str(work / "feedback.sqlite3"),
+    }
+    with serving(seed_index, work, env) as url:
+        yield url
+
+
+def test_a_lead_is_a_quote_of_its_cited_sentence_shown_before_it(lead_server: str, page: Any) -> None:
+    page.goto(lead_server + "/")
+    shown = 0
     for question in ("How long do you keep my data?", "How do you protect my information?", "Do you use cookies?"):
         reply = _ask_customer(page, question)
         for lead in reply.locator(".pa-lead").all():
+            shown += 1
             span = re.sub(r"^In short:\s*|\s*\[\d+\]$", "", lead.inner_text()).strip()
             assert span and span in reply.locator(".pa-answer").inner_text(), span
+            box, answer = lead.bounding_box(), reply.locator(".pa-answer").bounding_box()
+            assert box["y"] < answer["y"]  # the lead comes first
+    assert shown >= 1
+    _shot(page, "customer-lead")
 
 
 def test_agent_enter_asks_copy_copies_and_one_score(server: Any, browser: Any) -> None:
