@@ -312,12 +312,17 @@ def names(text: str, name: str) -> bool:
 
 def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]:
     """Documents an unscoped question is answered from: the current versions, less the
-    regional ones (the catalogue's ``regional``) unless the question is in their first language."""
+    regional ones (the catalogue's ``regional``) — unless the question is in a regional policy's
+    first language and no policy for everyone is written in it (a Chinese question and the
+    China policy)."""
+    broad_langs = {
+        lang_ for m in documents.values() if m.is_current and not m.regional for lang_ in m.languages
+    }
     out = set()
     for doc_id, meta in documents.items():
         if not meta.is_current:
             continue
-        if meta.regional and lang not in meta.languages[:1]:
+        if meta.regional and (lang not in meta.languages[:1] or lang in broad_langs):
             continue
         out.add(doc_id)
     return out
@@ -342,8 +347,8 @@ def _named_documents(question: str, documents: Catalog, lang: str) -> frozenset[
                 for d in by_brand & current
                 if documents[d].brand.lower() not in {documents[s].brand.lower() for s in selected}
             }
-        else:
-            selected = by_brand & current
+        else:  # a brand whose policies are all regional is named by its regional ones
+            selected = (by_brand & current) or (by_brand & documents.current)
     regions = {d for d in documents.named_regions(question) if d in documents.current}
     if named_brands:
         regions = {d for d in regions if documents[d].brand.lower() in named_brands}

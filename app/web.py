@@ -715,8 +715,28 @@ def _clause_lookup(assistant: Assistant) -> Callable[[str], Clause | None]:
     return clause_of
 
 
-def _preset(metas: Mapping[str, DocumentMeta], a: str, b: str) -> tuple[str, str] | None:
-    return (a, b) if a in metas and b in metas else None
+def compare_presets(metas: Mapping[str, DocumentMeta]) -> list[tuple[str, tuple[str, str]]]:
+    """One-click comparisons worked out from the catalogue, never from doc ids in code: each
+    superseded version against the one that replaced it, and the first current worldwide
+    policies of two different brands."""
+    presets: list[tuple[str, tuple[str, str]]] = []
+    for meta in sorted(metas.values(), key=lambda m: (m.brand, m.effective_date, m.doc_id)):
+        newer = metas.get(meta.superseded_by)
+        if newer is not None:
+            old_year, new_year = meta.effective_date[:4], newer.effective_date[:4]
+            label = f"{meta.brand or title_of(meta, meta.doc_id)} {old_year} vs {new_year}".strip()
+            presets.append((label, (meta.doc_id, newer.doc_id)))
+    broad = sorted(
+        (m for m in metas.values() if m.is_current and not m.regional and m.brand and m.effective_date),
+        key=lambda m: (m.brand, m.doc_id),
+    )
+    by_brand: dict[str, DocumentMeta] = {}
+    for meta in broad:
+        by_brand.setdefault(meta.brand, meta)
+    if len(by_brand) >= 2:
+        a, b = list(by_brand.values())[:2]
+        presets.append((f"{a.brand} vs {b.brand}", (a.doc_id, b.doc_id)))
+    return presets
 
 
 def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer | None = None) -> gr.Blocks:
@@ -730,9 +750,8 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
     metas = assistant.state().metas
     all_choices = [("Current policies (the assistant chooses)", ""), *policy_choices(metas, include_superseded=True)]
     doc_choices = policy_choices(metas, include_superseded=True)
-    default_pair = _preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024") or (
-        (doc_choices[0][1], doc_choices[-1][1]) if doc_choices else ("", "")
-    )
+    presets = compare_presets(metas)
+    default_pair = presets[0][1] if presets else ((doc_choices[0][1], doc_choices[-1][1]) if doc_choices else ("", ""))
 
     def answer_question(question: str, doc_id: str) -> tuple[Any, ...]:
         red = redact(question or "")
@@ -887,16 +906,6 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
                     )
                     cmp_go = gr.Button("Compare", variant="primary", scale=1, elem_id="pa-cmp-go")
                 with gr.Row():
-                    presets = [
-                        (
-                            "2010 vs 2024",
-                            _preset(metas, "cartier-us-privacy-policy-2010", "cartier-privacy-policy-2024"),
-                        ),
-                        (
-                            "Cartier vs Harry Winston",
-                            _preset(metas, "cartier-privacy-policy-2024", "harry-winston-privacy-policy-2015"),
-                        ),
-                    ]
                     preset_buttons = []
                     for label, pair in presets:
                         if pair:
