@@ -1,0 +1,53 @@
+"""The web app: a public customer chat and an agent console behind a login, on one server.
+
+`build_customer_app` and `build_agent_app` build the two Gradio Blocks (nothing is built
+or loaded at import); `build_server` mounts them on one FastAPI app — the customer chat
+at "/", the agent console at "/agent" behind Gradio's login form — and `launch`, called
+only by the CLI, serves it with uvicorn. Both views answer through `Assistant.ask`, the
+code path of `privacy-assistant ask`.
+
+Everything put into HTML is escaped (app.render): policy text and user text alike. What a
+user types is redacted (app.redact) before it is logged, stored or even echoed back.
+"""
+
+from __future__ import annotations
+
+from app.web.agent import build_agent_app, compare_presets
+from app.web.config import (
+    DEFAULT_RATE_PER_MINUTE,
+    ENV_CONFIG,
+    ENV_FEEDBACK_DB,
+    ENV_PASSWORD,
+    ENV_USER,
+    Credentials,
+    WebConfig,
+    load_config,
+)
+from app.web.customer import _ChatState, build_customer_app, customer_turn_events, render_draft
+from app.web.guards import _LOGIN, MAX_USER_CHARS, RATE_LIMITED, LoginGuard, RateLimiter, client_key
+from app.web.server import build_server, launch
+
+__all__ = [
+    "DEFAULT_RATE_PER_MINUTE",
+    "ENV_CONFIG",
+    "ENV_FEEDBACK_DB",
+    "ENV_PASSWORD",
+    "ENV_USER",
+    "MAX_USER_CHARS",
+    "RATE_LIMITED",
+    "_LOGIN",
+    "Credentials",
+    "LoginGuard",
+    "RateLimiter",
+    "WebConfig",
+    "_ChatState",
+    "build_agent_app",
+    "build_customer_app",
+    "build_server",
+    "client_key",
+    "compare_presets",
+    "customer_turn_events",
+    "launch",
+    "load_config",
+    "render_draft",
+]

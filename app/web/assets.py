@@ -1,0 +1,129 @@
+"""The web app's look and the small scripts it runs in the browser (CSS, clipboard copy,
+scrolling to a new reply or a cited clause), and its Gradio theme."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+
+CSS = """
+#pa-intro h1 { font-size: 1.5em; margin: 0 0 6px 0; }
+.pa-reply p { margin: 0.25em 0; }
+#pa-chat .prose { opacity: 1 !important; }  /* Gradio dims replies to 0.8: text under WCAG contrast */
+.pa-lead { font-size: 1.05em; }
+.pa-lead .pa-n, .pa-reply .pa-n { color: #4b5563; font-size: 0.85em; }
+.pa-source-body { margin: 4px 0 8px 0; }
+.pa-source-body .pa-clause { margin: 4px 0; padding: 4px 10px; border-left: 3px solid #cbd5e1; white-space: normal; }
+.pa-page a, .pa-source-body a { color: #1d4ed8; }
+.pa-not-addressed { font-weight: 600; color: #92400e; }
+.pa-score { border-bottom: 1px dotted #6b7280; cursor: help; }
+#pa-copied p { margin: 6px 0 0 0; color: #166534; }
+/* A phone: the question box on the first screen, replies the full width of the chat. */
+@media (max-width: 640px) {
+  #pa-chat { height: calc(100dvh - 360px) !important; min-height: 260px; }
+  #pa-chat .message-row { margin: 8px 0 !important; max-width: 100% !important; width: 100% !important; }
+  #pa-chat .message-row .message, #pa-chat .message-row .role, #pa-chat .message-row .flex-wrap,
+  #pa-chat .message-row .message-content { max-width: 100% !important; width: 100% !important; }
+  #pa-chat .message-row .bot.message, #pa-chat .message-row .user.message { padding: 4px 8px !important; }
+  #pa-chat .message-wrap { padding: 2px !important; }
+  #pa-intro p { font-size: 0.85em; margin: 0; }
+  #pa-intro h1 { font-size: 1.2em; margin: 0 0 4px 0; }
+}
+.pa-warning { background: #fff4e5; border-left: 4px solid #f59e0b; padding: 6px 10px; color: #7c2d12; }
+.pa-asked { color: #6b7280; font-size: 0.9em; }
+.pa-contact { font-weight: 600; }
+.pa-sources-title { font-weight: 600; margin-top: 0.6em !important; }
+.pa-citation summary, #pa-chat summary { cursor: pointer; color: #1d4ed8 !important; }
+/* Gradio's footer and hint texts are #bbbbc2 on white (1.9:1): darkened to pass WCAG AA. */
+.show-api, .show-api *, footer a, .info-text, span[data-testid="block-info"] + .info-text { color: #4b5563 !important; }
+.pa-citation blockquote { margin: 4px 0 8px 0; padding: 4px 10px; border-left: 3px solid #cbd5e1; }
+mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.pa-agent-answer { font-size: 1.05em; line-height: 1.5; }
+.pa-agent-answer.pa-abstained { color: #92400e; }
+.pa-ref { text-decoration: none; font-weight: 600; }
+.pa-meta, .pa-ids { color: #6b7280; font-size: 0.8em; }
+.pa-source, .pa-compare { border: 1px solid #e5e7eb; border-radius: 8px; padding: 8px 12px; margin-bottom: 10px; }
+.pa-section { color: #374151; font-size: 0.9em; margin: 2px 0 6px 0; }
+.pa-clause { white-space: pre-wrap; line-height: 1.5; }
+.pa-export { display: inline-block; padding: 4px 12px; border: 1px solid #d1d5db; border-radius: 6px; }
+.pa-badge { background: #fee2e2; color: #991b1b; border-radius: 4px; padding: 0 6px; font-size: 0.8em; }
+.pa-doc-head { margin-bottom: 6px; }
+.pa-doc { white-space: pre-wrap; max-height: 560px; overflow-y: auto; border: 1px solid #e5e7eb;
+          border-radius: 8px; padding: 10px 14px; line-height: 1.5; }
+.pa-target { background: #dbeafe; border-radius: 2px; }
+.pa-empty { color: #6b7280; font-style: italic; }
+"""
+
+# One-click copy of the e-mail reply: the clipboard API where the page is a secure context
+# (HTTPS, localhost), a selected hidden textarea and execCommand elsewhere; the result is shown.
+COPY_JS = """
+async (text) => {
+  if (!text) { return "Ask a question first."; }
+  try {
+    if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(text); }
+    else {
+      const area = document.createElement("textarea");
+      area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+      document.body.appendChild(area); area.select();
+      const ok = document.execCommand("copy"); area.remove();
+      if (!ok) { throw new Error("copy refused"); }
+    }
+    return "✓ Copied to the clipboard (" + text.length + " characters).";
+  } catch (e) {
+    return "Could not copy automatically: select the text and press Ctrl+C.";
+  }
+}
+"""
+
+# After a reply arrives: the chat shows the start of the new reply (its warning, its lead),
+# not its end; the page itself is left where it is.
+SHOW_REPLY_JS = """
+() => {
+  const box = document.querySelector('#pa-chat');
+  const replies = box ? box.querySelectorAll('.pa-reply') : [];
+  if (!replies.length) { return; }
+  const reply = replies[replies.length - 1];
+  let scroller = reply.parentElement;
+  while (scroller && scroller !== box.parentElement) {
+    const style = getComputedStyle(scroller);
+    if (/(auto|scroll)/.test(style.overflowY) && scroller.scrollHeight > scroller.clientHeight) { break; }
+    scroller = scroller.parentElement;
+  }
+  if (!scroller || scroller === box.parentElement) { return; }
+  const row = reply.closest('.message-row') || reply;
+  scroller.scrollTop += row.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
+}
+"""
+
+# After "open in document" renders, bring the cited clause into view inside the panel.
+SCROLL_JS = """
+watch('value', () => {
+  const target = element.querySelector('.pa-target');
+  const box = element.querySelector('.pa-doc');
+  if (target && box) { box.scrollTop = target.offsetTop - box.offsetTop - 40; }
+});
+"""
+
+
+def _theme() -> Any:
+    import gradio as gr
+
+    # System fonts only: the default theme would fetch Google fonts at run time.
+    # Primary buttons: white on orange-800 (7.3:1; the default orange-500 gave 2.8:1, under
+    # WCAG's 4.5:1).
+    return gr.themes.Default(
+        font=[gr.themes.Font("system-ui"), "sans-serif"],
+        font_mono=[gr.themes.Font("ui-monospace"), "monospace"],
+    ).set(
+        button_primary_background_fill="#9a3412",
+        button_primary_background_fill_hover="#7c2d12",
+        button_primary_background_fill_dark="#9a3412",
+        button_primary_background_fill_hover_dark="#7c2d12",
+        button_primary_text_color="#ffffff",
+        button_primary_text_color_dark="#ffffff",
+        button_primary_border_color="#9a3412",
+        button_primary_border_color_dark="#9a3412",
+    )

@@ -1,0 +1,219 @@
+"""One FastAPI app for both views (the customer chat at "/", the agent console at "/agent"
+behind its login), the edge checks in front of them, and `launch`."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from app.feedback import FeedbackStore
+
+if TYPE_CHECKING:
+    import fastapi
+
+    from app.assistant import Assistant
+    from app.llm import LLMAnswerer
+
+from app.web.agent import build_agent_app
+from app.web.assets import CSS, _theme
+from app.web.config import AGENT_PATH, ENV_CONFIG, ENV_PASSWORD, ENV_USER, EXPORT_ROUTE, WebConfig, load_config
+from app.web.customer import build_customer_app
+from app.web.guards import _LOGIN, LOCKED_MESSAGE, LoginGuard, RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+def _disabled_page() -> str:
+    return (
+        "<!doctype html><meta charset=utf-8><title>Agent console disabled</title>"
+        "<p>The agent console is disabled: no credentials are configured. Set "
+        f"<code>{ENV_USER}</code> and <code>{ENV_PASSWORD}</code>, or <code>[agent] user/password</code> "
+        f"in the TOML file named by <code>{ENV_CONFIG}</code>, and restart.</p>"
+    )
+
+
+def build_server(
+    assistant: Assistant, config: WebConfig | None = None, llm: LLMAnswerer | None = None
+) -> fastapi.FastAPI:
+    """One FastAPI app: the customer chat at "/" and, when credentials are configured,
+    the agent console at "/agent" behind a login. `llm`: answer with the language model."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event
+    # (for its /monitoring page, unused here): 3-10 ms of CPU per request under load
+    # (bench/load.py). Recompute it every 1,000 events, over at most 1,000.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    import fastapi
+    import gradio as gr
+    from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+    config = config or load_config()
+    store = FeedbackStore(config.feedback_db)
+    app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(_EdgeGuard)
+    common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
+    # The agent console is mounted first: a mount at "/" would swallow "/agent".
+    if config.credentials is not None:
+
+        @app.get(AGENT_PATH, include_in_schema=False)
+        def agent_slash() -> RedirectResponse:
+            return RedirectResponse(AGENT_PATH + "/")
+
+        def export_feedback(request: fastapi.Request) -> Response:
+            """The feedback as CSV, to a signed-in agent only; streamed, never stored as a file."""
+            if not _agent_signed_in(app, request):
+                return JSONResponse({"detail": "sign in to the agent console first"}, status_code=401)
+            return Response(
+                store.export_csv(),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"},
+            )
+
+        # FastAPI reads the request parameter by its class (postponed annotations are strings).
+        export_feedback.__annotations__.update(request=fastapi.Request, **{"return": Response})
+        app.get(EXPORT_ROUTE, include_in_schema=False)(export_feedback)
+
+        agent = build_agent_app(assistant, store, llm)
+        gr.mount_gradio_app(
+            app,
+            agent,
+            path=AGENT_PATH,
+            auth=LoginGuard(config.credentials),
+            auth_message="Agent console: sign in with your agent credentials.",
+            **common,
+        )
+    else:
+        log.warning("agent console disabled: set %s and %s (or %s) to enable it", ENV_USER, ENV_PASSWORD, ENV_CONFIG)
+
+        @app.get(AGENT_PATH, response_class=HTMLResponse)
+        @app.get(AGENT_PATH + "/", response_class=HTMLResponse)
+        def agent_disabled() -> str:
+            return _disabled_page()
+
+    # Customers see no tracebacks or internal messages (their handlers answer politely).
+    limiter = RateLimiter(config.rate_per_minute)
+    gr.mount_gradio_app(app, build_customer_app(assistant, store, limiter, llm), path="/", show_error=False, **common)
+    return app
+
+
+# Shown on the agent login page: Gradio's form says "Incorrect credentials" for any refusal;
+# a locked sign-in (HTTP 429) gets its own message, with how long to wait.
+_LOGIN_SCRIPT = """<script>(() => {
+  const fetch0 = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await fetch0(...args);
+    const url = String((args[0] && args[0].url) || args[0]);
+    if (response.status === 429 && /\\/login\\/?$/.test(url)) {
+      let note = document.getElementById("pa-login-locked");
+      if (!note) {
+        note = document.createElement("p");
+        note.id = "pa-login-locked";
+        note.setAttribute("role", "alert");
+        note.style.cssText = "color:#991b1b;font-weight:600;text-align:center;margin:12px auto;max-width:480px";
+        (document.querySelector("form") || document.body).prepend(note);
+      }
+      let detail = "Try again later.";
+      try { detail = (await response.clone().json()).detail; } catch (e) {}
+      note.textContent = detail;
+    }
+    return response;
+  };
+})();</script>"""
+
+
+def _agent_signed_in(app: Any, request: Any) -> bool:
+    """Whether the request carries a session of the agent console's Gradio app (its login)."""
+    for route in app.routes:
+        gradio_app: Any = getattr(route, "app", None)
+        if getattr(route, "path", None) == AGENT_PATH and hasattr(gradio_app, "tokens"):
+            cookie_id = getattr(gradio_app, "cookie_id", "")
+            for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+                token = request.cookies.get(name)
+                if token and gradio_app.tokens.get(token):
+                    return True
+    return False
+
+
+class _EdgeGuard:
+    """ASGI middleware: closes Gradio's upload route (nothing in either view takes a file)
+    and sends the agent console's requests through `_agent_guard`. Customer requests pass
+    straight through, so the public chat pays nothing for the console's checks."""
+
+    def __init__(self, app: Any) -> None:
+        from starlette.middleware.base import BaseHTTPMiddleware
+
+        self.app = app
+        self.agent = BaseHTTPMiddleware(app, dispatch=_agent_guard)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path.rstrip("/").endswith("/gradio_api/upload"):
+                from fastapi.responses import JSONResponse
+
+                await JSONResponse({"detail": "uploads are not accepted"}, status_code=403)(scope, receive, send)
+                return
+            if path == AGENT_PATH or path.startswith(AGENT_PATH + "/"):
+                await self.agent(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
+    """Middleware for the agent console: tells the login guard which client is signing in
+    and answers a locked sign-in with its own message; no page of the console may be framed
+    by another site (clickjacking)."""
+    from fastapi.responses import JSONResponse, Response
+
+    path = request.url.path  # an agent path: `_EdgeGuard` sends only those here
+    if request.method == "POST" and path.rstrip("/").endswith("/cancel") and not _agent_signed_in(request.app, request):
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401)  # Gradio leaves this route open
+    login: dict[str, Any] | None = None
+    token = None
+    if request.method == "POST" and path.rstrip("/").endswith("/login"):
+        login = {"client": request.client.host if request.client else "unknown"}
+        token = _LOGIN.set(login)
+    try:
+        response = await call_next(request)
+    finally:
+        if token is not None:
+            _LOGIN.reset(token)
+    if login is not None and (wait := float(login.get("locked_for", 0.0))) > 0:
+        minutes = max(1, math.ceil(wait / 60))
+        detail = LOCKED_MESSAGE.format(minutes=minutes, s="" if minutes == 1 else "s")
+        response = JSONResponse({"detail": detail}, status_code=429, headers={"Retry-After": str(math.ceil(wait))})
+    elif request.method == "GET" and response.headers.get("content-type", "").startswith("text/html"):
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        body = body.replace(b"</head>", _LOGIN_SCRIPT.encode() + b"</head>", 1)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        response = Response(body, status_code=response.status_code, headers=headers)
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
+def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, llm: LLMAnswerer | None = None) -> None:
+    """Serve both views until interrupted (called by `privacy-assistant serve`)."""
+    import sys
+
+    import uvicorn
+
+    config = load_config()
+    app = build_server(assistant, config, llm)
+    agent = f"http://{host}:{port}{AGENT_PATH}/" if config.credentials else "disabled (no credentials configured)"
+    print(
+        f"customer chat: http://{host}:{port}/\nagent console: {agent}\nfeedback: {config.feedback_db}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=bool(config.trusted_proxies),  # uvicorn would trust any client on 127.0.0.1
+        forwarded_allow_ips=",".join(config.trusted_proxies) or None,
+    )
