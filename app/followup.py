@@ -44,13 +44,17 @@ class FollowUp:
     rewritten: bool = False
 
 
+def _name_pattern(name: str) -> str:
+    """A scope word as a regex: Chinese anywhere, anything else as a whole word."""
+    return re.escape(name) if is_cjk(name) else rf"(?<!\w){re.escape(name)}(?!\w)"
+
+
 def _scope_only(words: str, scope_words: Iterable[str]) -> bool:
     """True when `words` names a region, brand or year and holds nothing else but filler."""
     rest = words.lower()
     named = False
     for name in sorted(scope_words, key=len, reverse=True):
-        pattern = re.escape(name) if is_cjk(name) else rf"(?<!\w){re.escape(name)}(?!\w)"
-        rest, count = re.subn(pattern, " ", rest, flags=re.IGNORECASE)
+        rest, count = re.subn(_name_pattern(name), " ", rest, flags=re.IGNORECASE)
         named = named or count > 0
     leftover = [w for w in re.split(r"[\s,.;:!?，。；：！？、()（）]+", rest) if w]
     named = named or any(_YEAR.match(w) for w in leftover)
@@ -89,6 +93,5 @@ def _without_scope(text: str, scope_words: Iterable[str]) -> str:
     """The text less the scope words it contains (and a "(…)" scope a rewrite appended)."""
     text = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", text)
     for name in sorted(scope_words, key=len, reverse=True):
-        pattern = re.escape(name) if is_cjk(name) else rf"(?<!\w){re.escape(name)}(?!\w)"
-        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+        text = re.sub(_name_pattern(name), " ", text, flags=re.IGNORECASE)
     return re.sub(r"\s{2,}", " ", text).strip()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import InputError
+from app.normalize import is_cjk
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,7 @@ def _tidy(sentence: str, start: int, end: int, probability: float) -> Lead | Non
     start += len(text) - len(text.lstrip(_LEFT_TRIM))
     end -= len(text) - len(text.rstrip(_RIGHT_TRIM))
     text = sentence[start:end]
-    cjk = bool(re.search(r"[\u3400-\u9fff]", text))
-    if (len(text) < 6 if cjk else len(text.split()) < 2) or len(text) > 0.8 * len(sentence.strip()):
+    if (len(text) < 6 if is_cjk(text) else len(text.split()) < 2) or len(text) > 0.8 * len(sentence.strip()):
         return None
     return Lead(text, start, end, round(probability, 4))
 
