@@ -78,7 +78,12 @@ def _customer_api(
         try:
             if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
                 raise InputError(f"doc_id: unknown policy {doc_id!r}")
-            answer = answerer(red.text, {"doc_id": doc_id} if doc_id else {})
+            filters: dict[str, object] = {"doc_id": doc_id} if doc_id else {}
+            if red.had_card and llm is None:  # as in the chat: answer the request, never ask for the card
+                asked = re.sub(r"\s{2,}", " ", red.text.replace(PLACEHOLDERS[CARD], " ")).strip() or red.text
+                answer = assistant.ask(asked, filters, avoid=CARD_REQUEST)
+            else:
+                answer = answerer(red.text, filters)
         except InputError as exc:
             raise gr.Error(str(exc)) from None  # shown to the caller; other errors stay internal
         store.log_message(

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from app.redact import CARD_REQUEST
+
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 CARD = "4111 1111 1111 1111"
@@ -185,6 +187,11 @@ def test_api_from_gradio_client(server: Any) -> None:
     public = Client(server.url + "/", verbose=False).predict("How long do you keep my data?", "", api_name="/ask")
     assert "ten years" in public["answer"] and public["citations"]
     assert set(public["citations"][0]) == {"n", "policy", "section", "effective_date", "quote"}  # no internals
+    carded = Client(server.url + "/", verbose=False).predict(
+        f"I typed my card {CARD} by mistake, please delete it", "", api_name="/ask"
+    )
+    assert carded["redacted"] == ["card"] and "4111" not in str(carded)
+    assert not CARD_REQUEST.search(carded["answer"])  # as in the chat: no sentence asking for card details
     agent = Client(server.url + "/agent/", auth=(server.user, server.password), verbose=False)
     full = agent.predict("How long do you keep my data?", "", api_name="/ask")
     assert full["citations"][0]["clause_id"] and len(full["retrieved"]) >= 10
