@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -204,8 +205,8 @@ class Assistant:
         self.state()
         self.embedder.embed_query("warm up")
         tokenize("预热")
-        if self.config.lead and (reader := self._reader()) is not None:
-            reader.span("warm up", "The reader is loaded before the first question.")
+        if self._reader is not None:
+            self._reader.span("warm up", "The reader is loaded before the first question.")
 
     def check_filters(self, filters: dict[str, object]) -> Filters:
         """Validate filters against the index: an unknown doc_id is an input error."""
@@ -248,21 +249,20 @@ class Assistant:
         parsed = self.check_filters(filters or {})
         query = plan(text, state.metas, explicit_doc=bool(parsed.doc_id))
         stages.lap("question analysis")
-        vector = self.embedder.embed_query(text)
-        stages.lap("query embedding")
         docs = self._candidate_docs(query, parsed, state)
         allowed = state.retriever.mask(parsed, docs, lang=query.lang)
         stages.lap("filters")
         weights = self.config.fusion_weights(query.lang)
         tokens = self._bm25_tokens(query)
+        searched = text
         if query.lang != "en" and not state.retriever.has_lang(allowed, query.lang):
             # The allowed policies are not in the question's language: search them in theirs,
             # with the English words for the question's (the encoder reads English).
             english = [t for t in in_english(tokens) if t.isascii()]
             if english:
-                tokens = english
-                vector = self.embedder.embed_query(" ".join(english))
-                weights = self.config.fusion_weights("en")
+                tokens, searched, weights = english, " ".join(english), self.config.fusion_weights("en")
+        vector = self.embedder.embed_query(searched)
+        stages.lap("query embedding")
         hits = state.retriever.search(vector, tokens, allowed, self.config.top_k, weights, stages)
         return text, state, parsed, query, vector, docs, hits
 
@@ -311,8 +311,8 @@ class Assistant:
             answer_text = "\n".join([answer_text, *reference_lines(references, query.lang)])
         stages.lap("composition")
         lead = None
-        if citations and self.config.lead and (reader := self._reader()) is not None:
-            if (found := reader.find(text, citations[0].quote, self.config.lead_threshold)) is not None:
+        if citations and self._reader is not None:
+            if (found := self._reader.find(text, citations[0].quote, self.config.lead_threshold)) is not None:
                 lead = lead_json(found, citations[0].n, citations[0].start)
             stages.lap("lead")
         return Answer(
@@ -333,8 +333,10 @@ class Assistant:
             },
         )
 
+    @cached_property
     def _reader(self) -> Reader | None:
-        return shared_reader(self.config.reader_path or READER_DIR)
+        """The lead's reader (loaded once per process and folder), or None: no leads."""
+        return shared_reader(self.config.reader_path or READER_DIR) if self.config.lead else None
 
     def _bm25_tokens(self, query: QueryPlan) -> list[str]:
         """The BM25 query: the question's words, with their glossary equivalents unless off."""

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.answer import Answer
 from app.errors import InputError
 from app.redact import redact_text
 
@@ -133,6 +134,16 @@ class FeedbackStore:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (_now(), view, redact_text(question), answer, json.dumps(list(clause_ids)), int(abstained)),
             )
+
+    def log_answer(self, view: str, question: str, answer: Answer) -> None:
+        """Keep a question and the answer it got (text, cited clauses, abstention)."""
+        self.log_message(
+            view=view,
+            question=question,
+            answer=answer.answer,
+            clause_ids=[c.clause_id for c in answer.citations],
+            abstained=answer.abstained,
+        )
 
     def rows(self) -> list[FeedbackRow]:
         """All feedback, oldest first."""

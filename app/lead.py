@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ class Reader:
                 if a <= b < a + MAX_SPAN_TOKENS and start_lp[a] + end_lp[b] > best[0]:
                     best = (start_lp[a] + end_lp[b], a, b)
         score, a, b = best
-        return _tidy(sentence, offsets[a][0], offsets[b][1], float(torch.tensor(score).exp()))
+        return _tidy(sentence, offsets[a][0], offsets[b][1], math.exp(score))
 
     def find(self, question: str, sentence: str, threshold: float | None = None) -> Lead | None:
         """The lead, when the reader is confident enough to show it (at ``threshold``, by
@@ -104,14 +105,13 @@ def _tidy(sentence: str, start: int, end: int, probability: float) -> Lead | Non
         start -= 1
     while end < len(sentence) and sentence[end - 1].isalnum() and sentence[end].isalnum():
         end += 1
-    window = max(0, start - 40)
-    before = sentence[window:start]
-    near = before[-25:]
-    negations = list(_NEGATION.finditer(near))
+    near = max(0, start - 25)
+    negations = list(_NEGATION.finditer(sentence, near, start))
     if negations:  # "we do not sell": the lead keeps "do not"
-        neg_start = window + len(before) - len(near) + negations[-1].start()
-        aux = _AUXILIARY.search(sentence[max(0, neg_start - 12) : neg_start])
-        start = neg_start - (len(sentence[max(0, neg_start - 12) : neg_start]) - aux.start()) if aux else neg_start
+        neg_start = negations[-1].start()
+        before = max(0, neg_start - 12)
+        aux = _AUXILIARY.search(sentence[before:neg_start])
+        start = before + aux.start() if aux else neg_start
     text = sentence[start:end]
     start += len(text) - len(text.lstrip(_LEFT_TRIM))
     end -= len(text) - len(text.rstrip(_RIGHT_TRIM))

@@ -30,8 +30,10 @@ _HTML_RESIDUE = re.compile(r"(?:/\S*)?\"(?:\s+[\w-]+=\"[^\"]*\")+\s*/?>")
 _EMPHASIS = re.compile(r"\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
-# A link the page's template never filled in ("website_url_lnk"): never shown to a reader.
+# A link the page's template never filled in ("website_url_lnk"): never shown to a reader,
+# written as PLACEHOLDER_LINK (app.references points such a sentence at the policy's page).
 _LINK_PLACEHOLDER = re.compile(r"\b[a-z]+(?:_[a-z]+)*_(?:lnk|link)\b")
+PLACEHOLDER_LINK = "[link]"
 _LABEL = re.compile(r"^(?P<label>[^:：.。;；\n]{2,90}?)\s*[:：]\s*(?P<rest>\S.*)$")
 
 
@@ -85,7 +87,7 @@ def clean_inline(line: str) -> str:
     line = _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), line)
     line = line.replace("**", "")
     line = _ESCAPE.sub(r"\1", line)
-    line = _LINK_PLACEHOLDER.sub("[link]", line)  # app.references.PLACEHOLDER_LINK
+    line = _LINK_PLACEHOLDER.sub(PLACEHOLDER_LINK, line)
     return _SPACES.sub(" ", line).strip()
 
 

@@ -78,14 +78,7 @@ for _zh, _en in _BILINGUAL:
 
 def in_english(tokens: list[str]) -> list[str]:
     """The tokens plus the English words policies use for their Chinese ones (each once)."""
-    out = list(tokens)
-    seen = set(tokens)
-    for t in tokens:
-        for extra in sorted(_ZH_TO_EN.get(t, ())):
-            if extra not in seen:
-                seen.add(extra)
-                out.append(extra)
-    return out
+    return _with_equivalents(tokens, _ZH_TO_EN)
 
 
 _EXPANSION: dict[str, set[str]] = {}
@@ -190,10 +183,15 @@ def has_synonyms(token: str) -> bool:
 
 def expand(tokens: list[str]) -> list[str]:
     """The question's tokens plus their glossary equivalents (each added once)."""
+    return _with_equivalents(tokens, _EXPANSION)
+
+
+def _with_equivalents(tokens: list[str], table: dict[str, set[str]]) -> list[str]:
+    """The tokens, then each one's equivalents from ``table`` not already there, in order."""
     out = list(tokens)
     seen = set(tokens)
     for t in tokens:
-        for extra in sorted(_EXPANSION.get(t, ())):
+        for extra in sorted(table.get(t, ())):
             if extra not in seen:
                 seen.add(extra)
                 out.append(extra)
@@ -241,18 +239,23 @@ class Catalog(dict[str, DocumentMeta]):
 
     @cached_property
     def region_names(self) -> frozenset[str]:
-        return frozenset(n for m in self.values() for n in m.region_names)
+        return frozenset(self.by_region_name)
 
     @cached_property
-    def regional(self) -> frozenset[str]:
-        return frozenset(d for d, m in self.items() if m.regional)
+    def by_region_name(self) -> dict[str, frozenset[str]]:
+        """Each region name of the catalogue → the documents it names."""
+        out: dict[str, set[str]] = {}
+        for doc_id, meta in self.items():
+            for name in meta.region_names:
+                out.setdefault(name, set()).add(doc_id)
+        return {n: frozenset(d) for n, d in out.items()}
 
     def named_brands(self, question: str) -> set[str]:
         return {brand for name, brand in self.brand_aliases.items() if names(question, name)}
 
     def named_regions(self, question: str) -> frozenset[str]:
         """Documents whose region the question names ("China", "中国", "US")."""
-        return frozenset(d for d, m in self.items() if any(names(question, n) for n in m.region_names))
+        return frozenset().union(*(docs for name, docs in self.by_region_name.items() if names(question, name)))
 
     @cached_property
     def current(self) -> frozenset[str]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from app.normalize import PLACEHOLDER_LINK
 from app.records import Clause, DocumentMeta
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -37,8 +38,9 @@ _BACKWARD = re.compile(
     rf"\b{_CONTACT_WORDS}\b[^.;]{{0,60}}\babove\b|(?:上述|前述|上文)(?:相同)?(?:的)?(?:联系)?(?:方式|渠道|地址|电话|邮箱)",
     re.IGNORECASE,
 )
-_LINK = re.compile(r"\bclick(?:ing)? here\b|\bthis link\b|\[link\]|点击(?:此处|这里)|此链接", re.IGNORECASE)
-PLACEHOLDER_LINK = "[link]"  # what ingest writes where the source left a link placeholder
+_LINK = re.compile(
+    rf"\bclick(?:ing)? here\b|\bthis link\b|{re.escape(PLACEHOLDER_LINK)}|点击(?:此处|这里)|此链接", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def channels(text: str) -> list[str]:
     for pattern in (EMAIL, URL, PHONE):
         for m in pattern.finditer(text):
             value = m.group(0).strip()
-            if pattern is PHONE and (re.fullmatch(r"[\d ]{1,8}", value) or _inside(m.start(), found, text)):
+            if pattern is PHONE and (re.fullmatch(r"[\d ]{1,8}", value) or _inside(m.start(), found)):
                 continue
             found.append((m.start(), value))
     seen: list[str] = []
@@ -66,7 +68,7 @@ def channels(text: str) -> list[str]:
     return seen
 
 
-def _inside(pos: int, found: list[tuple[int, str]], text: str) -> bool:
+def _inside(pos: int, found: list[tuple[int, str]]) -> bool:
     return any(start <= pos < start + len(value) for start, value in found)
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.errors import InputError
 
@@ -33,20 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         default=[],
         help="also train on this labelled set's answerable items, over --documents (e.g. evals/dev.jsonl)",
     )
-    defaults = TrainConfig()
-    for name in ("epochs", "batch_size", "learning_rate", "max_seq_length", "mined_negatives", "seed", "limit"):
-        value = getattr(defaults, name)
-        ranker.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"(default {value})")
+    _add_options(ranker, TrainConfig(), RANKER_OPTIONS)
     from app.training.reader import ReaderConfig
 
     reader = targets.add_parser("reader", help="train the answer-lead reader (extractive QA) on PolicyQA")
     reader.add_argument("--data", type=Path, default=DEFAULT_DATA, help="PolicyQA/SQuAD JSON (default: %(default)s)")
     reader.add_argument("--base", default=DEFAULT_MODEL, help="encoder to start from (default: %(default)s)")
     reader.add_argument("--out", type=Path, default=Path("models/privacy-reader"), help="output folder")
-    reader_defaults = ReaderConfig()
-    for name in ("epochs", "batch_size", "learning_rate", "max_length", "target_f1", "seed", "limit"):
-        value = getattr(reader_defaults, name)
-        reader.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"(default {value})")
+    _add_options(reader, ReaderConfig(), READER_OPTIONS)
     selector = targets.add_parser("selector", help="fit the sentence selector and abstention on an eval set")
     selector.add_argument("--dataset", type=Path, action="append", help="labelled questions (default evals/dev.jsonl)")
     selector.add_argument("--out", type=Path, help="selector file (default: selector.json in the model's folder)")
@@ -56,6 +51,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="compute the features with this encoder (a folder or package:NAME; default: the model in use) — "
         "one trained without the labelled questions, so that they look like unseen ones",
     )
+
+
+# The hyper-parameters each command takes as options (the rest keep their defaults).
+RANKER_OPTIONS = ("epochs", "batch_size", "learning_rate", "max_seq_length", "mined_negatives", "seed", "limit")
+READER_OPTIONS = ("epochs", "batch_size", "learning_rate", "max_length", "target_f1", "seed", "limit")
+
+
+def _add_options(parser: argparse.ArgumentParser, defaults: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(defaults, name)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value, help=f"(default {value})")
+
+
+def _config(cls: Any, args: argparse.Namespace, names: tuple[str, ...]) -> Any:
+    """A hyper-parameter record from the command's options."""
+    return cls(**{name: getattr(args, name) for name in names})
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -72,15 +83,7 @@ def _ranker(args: argparse.Namespace) -> int:
     if not args.data.is_file():
         raise InputError(f"train ranker --data: {args.data} not found")
     _refuse_test_set(args.eval_set)
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_seq_length=args.max_seq_length,
-        mined_negatives=args.mined_negatives,
-        seed=args.seed,
-        limit=args.limit,
-    )
+    config = _config(TrainConfig, args, RANKER_OPTIONS)
     from app.training.card import write_card
 
     record = train_ranker(args.data, args.out, args.base, config, args.eval_set, args.documents)
@@ -96,15 +99,7 @@ def _reader(args: argparse.Namespace) -> int:
 
     if not args.data.is_file():
         raise InputError(f"train reader --data: {args.data} not found")
-    config = ReaderConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_length=args.max_length,
-        target_f1=args.target_f1,
-        seed=args.seed,
-        limit=args.limit,
-    )
+    config = _config(ReaderConfig, args, READER_OPTIONS)
     record = train_reader(args.data, args.out, args.base, config)
     write_reader_card(args.out)
     print(json.dumps({k: record[k] for k in ("threshold", "validation", "test")}, indent=2))

@@ -101,13 +101,7 @@ def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer
             msg = f'<div class="pa-agent-answer pa-abstained"><p>{esc(str(exc).capitalize())}.</p></div>'
             return (msg, "", "", [], gr.update(choices=[], value=None), "", None, "")
         log.info("agent asked %r (%s)", red.text, "abstained" if answer.abstained else "answered")
-        store.log_message(
-            view="agent",
-            question=red.text,
-            answer=answer.answer,
-            clause_ids=[c.clause_id for c in answer.citations],
-            abstained=answer.abstained,
-        )
+        store.log_answer("agent", red.text, answer)
         current = assistant.state().metas
         clause_of = _clause_lookup(assistant)
         opens = [(citation_label(c, current.get(c.doc_id)), c.n) for c in answer.citations]

@@ -79,20 +79,13 @@ def _customer_api(
             if doc_id and (doc_id not in metas or not metas[doc_id].is_current):
                 raise InputError(f"doc_id: unknown policy {doc_id!r}")
             filters: dict[str, object] = {"doc_id": doc_id} if doc_id else {}
-            if red.had_card and llm is None:  # as in the chat: answer the request, never ask for the card
-                asked = re.sub(r"\s{2,}", " ", red.text.replace(PLACEHOLDERS[CARD], " ")).strip() or red.text
-                answer = assistant.ask(asked, filters, avoid=CARD_REQUEST)
+            if red.had_card and llm is None:  # as in the chat
+                answer = ask_after_card(assistant, red.text, filters)
             else:
                 answer = answerer(red.text, filters)
         except InputError as exc:
             raise gr.Error(str(exc)) from None  # shown to the caller; other errors stay internal
-        store.log_message(
-            view="customer",
-            question=red.text,
-            answer=answer.answer,
-            clause_ids=[c.clause_id for c in answer.citations],
-            abstained=answer.abstained,
-        )
+        store.log_answer("customer", red.text, answer)
         return {
             "answer": answer.answer,
             "abstained": answer.abstained,
@@ -258,6 +251,14 @@ def build_customer_app(
 Turn = tuple[str, Answer | None, str]
 
 
+def ask_after_card(assistant: Assistant, question: str, filters: dict[str, object]) -> Answer:
+    """The question of a customer who just typed a card number. What they asked for is in
+    their words, not in the redacted number, so the placeholder is left out of the question;
+    and they are never quoted a sentence asking for card details."""
+    asked = re.sub(r"\s{2,}", " ", question.replace(PLACEHOLDERS[CARD], " ")).strip() or question
+    return assistant.ask(asked, filters, avoid=CARD_REQUEST)
+
+
 def customer_turn_events(
     assistant: Assistant,
     store: FeedbackStore,
@@ -283,15 +284,12 @@ def customer_turn_events(
         yield render_customer_reply(None, metas, lang, card_warning=had_card, message=t["too_long"]), None, ""
         return
     follow = rewrite_followup(state.topic, text, SCOPE_WORDS | metas.brand_names | metas.region_names)
-    # What the customer asked for is in their words, not in the redacted number: the
-    # placeholder is left out of the question, and a customer who just typed a card number
-    # is never quoted a sentence asking for card details.
-    asked = re.sub(r"\s{2,}", " ", follow.question.replace(PLACEHOLDERS[CARD], " ")).strip() if had_card else ""
-    avoid = CARD_REQUEST if had_card else None
     filters: dict[str, object] = {"doc_id": doc_id} if doc_id in metas else {}
     try:
-        if llm is None:
-            answer = assistant.ask(asked or follow.question, filters, avoid=avoid)
+        if llm is None and had_card:
+            answer = ask_after_card(assistant, follow.question, filters)
+        elif llm is None:
+            answer = assistant.ask(follow.question, filters)
         else:
             final: Answer | None = None
             for event in llm.stream(follow.question, filters):
@@ -312,13 +310,7 @@ def customer_turn_events(
         return
     state.topic = follow.topic
     log.info("customer asked %r (%s)", follow.question, "abstained" if answer.abstained else "answered")
-    store.log_message(
-        view="customer",
-        question=follow.question,
-        answer=answer.answer,
-        clause_ids=[c.clause_id for c in answer.citations],
-        abstained=answer.abstained,
-    )
+    store.log_answer("customer", follow.question, answer)
     reply = render_customer_reply(
         answer,
         metas,
