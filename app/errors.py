@@ -11,5 +11,5 @@ class InputError(AssistantError):
     """Bad input from the user: a file, a field, a limit (CLI exit status 2)."""
 
 
-class IndexError_(AssistantError):
+class IndexNotReady(AssistantError):
     """The index is missing, stale, corrupted or built differently (exit status 2)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from app.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,42 @@ class Clause:
     def section_title(self) -> str:
         return " › ".join(self.section)
 
+    def slice(self, start: int, end: int) -> str:
+        """The clause's text between two document offsets (a sentence, a cited part)."""
+        return self.text[start - self.start : end - self.start]
+
+    def sentence_text(self, j: int) -> str:
+        """The text of the clause's ``j``-th sentence."""
+        return self.slice(self.sentences[j].start, self.sentences[j].end)
+
+    def sentence_texts(self) -> list[str]:
+        return [self.slice(s.start, s.end) for s in self.sentences]
+
     def embed_text(self) -> str:
         """Text the embedder sees: the section path gives short clauses their context."""
         return f"{self.section_title}\n{self.text}" if self.section else self.text
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; every given field must match."""
+
+    doc_id: str | None = None
+    brand: str | None = None
+    region: str | None = None
+    lang: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object] | None) -> Filters:
+        """Validate a contract ``filters`` object; unknown fields are named in the error."""
+        data = data or {}
+        known = {f.name for f in fields(cls)}
+        for key, value in data.items():
+            if key not in known:
+                raise InputError(f"filters: unknown field {key!r} (known: {', '.join(sorted(known))})")
+            if value is not None and not isinstance(value, str):
+                raise InputError(f"filters: field {key!r} must be a string")
+        return cls(**{k: v for k, v in data.items() if v not in (None, "")})  # type: ignore[arg-type]
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))

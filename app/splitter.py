@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from app.normalize import Block, BlockKind, Normalized, is_cjk
+from app.normalize import Block, BlockKind, Normalized
 from app.records import Clause, Span
+from app.text import is_cjk
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
@@ -151,32 +152,35 @@ def _drafts(norm: Normalized, config: SplitterConfig, seen: set[str]) -> Iterato
             continue
         seen.add(body)
         heading_has_body = True
-        if block.label:
-            if pending:
-                yield pending
-                pending = None
-            yield _Draft((*section, block.label), [block], "single")
-            continue
-        is_short_bullet = block.kind is BlockKind.BULLET and len(body) < config.long_bullet_chars
-        is_short_line = block.kind is BlockKind.PARAGRAPH and len(body) < config.short_line_chars
-        kind = "list" if is_short_bullet else "short" if is_short_line else "single"
-        if pending and pending.section == section and kind != "single" and pending.kind in (kind, "lead"):
-            pending.blocks.append(block)
-            pending.kind = kind
-            continue
-        if pending:
-            yield pending
-            pending = None
-        if kind == "single" and body.rstrip().endswith((":", "：")):
-            pending = _Draft(section, [block], "lead")  # introduces the list that follows
-        elif kind == "single":
-            yield _Draft(section, [block], "single")
-        else:
-            pending = _Draft(section, [block], kind)
+        ready, pending = _place(pending, section, block, body, config)
+        yield from ready
     if pending:
         yield pending
     if not heading_has_body and norm.blocks:  # a heading that ends the document is kept as text
         yield _Draft(tuple(t for _, t in stack[:-1]), [_previous_heading(norm, len(norm.blocks))], "single")
+
+
+def _place(
+    pending: _Draft | None, section: tuple[str, ...], block: Block, body: str, config: SplitterConfig
+) -> tuple[list[_Draft], _Draft | None]:
+    """Where a body block goes: the drafts complete now, and the one still open. Short
+    bullets and short lines gather into one clause (after the line that introduces them);
+    a labelled or long block is a clause of its own."""
+    done = [pending] if pending else []
+    if block.label:
+        return [*done, _Draft((*section, block.label), [block], "single")], None
+    is_short_bullet = block.kind is BlockKind.BULLET and len(body) < config.long_bullet_chars
+    is_short_line = block.kind is BlockKind.PARAGRAPH and len(body) < config.short_line_chars
+    kind = "list" if is_short_bullet else "short" if is_short_line else "single"
+    if pending and pending.section == section and kind != "single" and pending.kind in (kind, "lead"):
+        pending.blocks.append(block)
+        pending.kind = kind
+        return [], pending
+    if kind == "single" and body.rstrip().endswith((":", "：")):
+        return done, _Draft(section, [block], "lead")  # introduces the list that follows
+    if kind == "single":
+        return [*done, _Draft(section, [block], "single")], None
+    return done, _Draft(section, [block], kind)
 
 
 def _next_heading_langs(blocks: tuple[Block, ...], langs: list[str]) -> list[str]:

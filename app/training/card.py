@@ -14,31 +14,7 @@ def write_card(folder: Path) -> Path:
     hp = record["hyper_parameters"]
     ranking = record["held_out_sentence_ranking"]
     lines = [
-        f"# {folder.name}",
-        "",
-        "A sentence encoder for privacy-notice questions: all-MiniLM-L6-v2 (384 dimensions, the copy packaged",
-        f"as `{record['base']}`) fine-tuned so that the sentence answering a question ranks first among the",
-        "sentences of the same policy. It embeds questions, sentences and headings for the FAISS index and",
-        "scores the candidate sentences of `ask`. Weights: fp16 safetensors, computed in float32 on CPU.",
-        "",
-        "Made by `privacy-assistant train ranker` (sentence-transformers' `SentenceTransformerTrainer`,",
-        "`MultipleNegativesRankingLoss`), deterministic for its seed on CPU.",
-        "",
-        "## Data",
-        "",
-        "PolicyQA (Ahmad et al., Findings of EMNLP 2020; MIT licence), `dev.json`: 20 website privacy",
-        "policies from OPP-115 with question/answer-span pairs. Split **by policy**: the held-out policies",
-        "(the lowest SHA-256 digests of their names, not chosen by looking at them) are never trained on.",
-        "",
-        f"- trained on {len(record['train_policies'])} policies, {record['pairs']:,} (question, answering "
-        "sentence, negatives) rows:",
-        f"  {', '.join(record['train_policies'])}",
-        f"- held out: {', '.join(record['held_out_policies'])}",
-        "- the answering sentence is the run of sentences (the splitter the index uses) that holds the",
-        "  answer span; negatives: one other sentence of the same paragraph and "
-        f"{hp['mined_negatives']} mined from the same policy",
-        "  (the base model's closest sentences that do not overlap the answer); in-batch negatives besides.",
-        "",
+        *_ranker_intro(folder, record),
         "## Hyper-parameters",
         "",
         "| " + " | ".join(hp) + " |",
@@ -77,6 +53,38 @@ def write_card(folder: Path) -> Path:
     return card
 
 
+def _ranker_intro(folder: Path, record: dict[str, Any]) -> list[str]:
+    """The card's title, what the model is, and its data."""
+    hp = record["hyper_parameters"]
+    return [
+        f"# {folder.name}",
+        "",
+        "A sentence encoder for privacy-notice questions: all-MiniLM-L6-v2 (384 dimensions, the copy packaged",
+        f"as `{record['base']}`) fine-tuned so that the sentence answering a question ranks first among the",
+        "sentences of the same policy. It embeds questions, sentences and headings for the FAISS index and",
+        "scores the candidate sentences of `ask`. Weights: fp16 safetensors, computed in float32 on CPU.",
+        "",
+        "Made by `privacy-assistant train ranker` (sentence-transformers' `SentenceTransformerTrainer`,",
+        "`MultipleNegativesRankingLoss`), deterministic for its seed on CPU.",
+        "",
+        "## Data",
+        "",
+        "PolicyQA (Ahmad et al., Findings of EMNLP 2020; MIT licence), `dev.json`: 20 website privacy",
+        "policies from OPP-115 with question/answer-span pairs. Split **by policy**: the held-out policies",
+        "(the lowest SHA-256 digests of their names, not chosen by looking at them) are never trained on.",
+        "",
+        f"- trained on {len(record['train_policies'])} policies, {record['pairs']:,} (question, answering "
+        "sentence, negatives) rows:",
+        f"  {', '.join(record['train_policies'])}",
+        f"- held out: {', '.join(record['held_out_policies'])}",
+        "- the answering sentence is the run of sentences (the splitter the index uses) that holds the",
+        "  answer span; negatives: one other sentence of the same paragraph and "
+        f"{hp['mined_negatives']} mined from the same policy",
+        "  (the base model's closest sentences that do not overlap the answer); in-batch negatives besides.",
+        "",
+    ]
+
+
 def _selector_section(folder: Path) -> list[str]:
     fit = folder / "selector-fit.json"
     if not fit.is_file():
@@ -110,8 +118,7 @@ def _end_to_end(folder: Path) -> list[str]:
 def write_reader_card(folder: Path) -> Path:
     """Render the reader's ``README.md`` from its ``training.json``."""
     record = json.loads((folder / "training.json").read_text(encoding="utf-8"))
-    hp = record["hyper_parameters"]
-    val, test = record["validation"], record["test"]
+    hp, val, test = record["hyper_parameters"], record["validation"], record["test"]
     lines = [
         f"# {folder.name}",
         "",

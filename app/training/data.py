@@ -24,9 +24,8 @@ import numpy as np
 from app.errors import InputError
 from app.evaluation import metrics as m
 from app.evaluation.dataset import EvalItem
-from app.evaluation.metrics import norm
-from app.records import Clause, Span
 from app.splitter import split_sentences
+from app.text import norm
 
 # Policies kept out of training, chosen by a hash of their names (not by looking at them):
 # the lowest `HELD_OUT` digests. The benchmark questions of these policies measure the model.
@@ -227,19 +226,17 @@ def eval_set_pairs(
     raw: list[tuple[str, str, str, list[str]]] = []
     pool: dict[str, list[str]] = {}
     for doc_id, doc_clauses in clauses.items():
-        pool[doc_id] = [_slice(c, s) for c in doc_clauses for s in c.sentences if len(_slice(c, s).split()) >= 4]
+        pool[doc_id] = [t for c in doc_clauses for t in c.sentence_texts() if len(t.split()) >= 4]
     for item in items:
         if not item.answerable:
             continue
         for source in item.sources[:1]:
             for clause in clauses.get(source.doc_id, []):
-                texts = [_slice(clause, s) for s in clause.sentences]
+                texts = clause.sentence_texts()
                 gold = [k for k, t in enumerate(texts) if m.cites(m.Unit(source.doc_id, t), source)]
                 if not gold:
                     continue
-                positive = clause.text[
-                    clause.sentences[gold[0]].start - clause.start : clause.sentences[gold[-1]].end - clause.start
-                ]
+                positive = clause.slice(clause.sentences[gold[0]].start, clause.sentences[gold[-1]].end)
                 others = [t for k, t in enumerate(texts) if not gold[0] <= k <= gold[-1] and len(t.split()) >= 4]
                 raw.append((source.doc_id, item.question, positive, others))
                 break
@@ -257,5 +254,21 @@ def eval_set_pairs(
     return pairs
 
 
-def _slice(clause: Clause, span: Span) -> str:
-    return clause.text[span.start - clause.start : span.end - clause.start]
+def cpu_arguments(cls: Any, config: Any, work: Path, **extra: Any) -> Any:
+    """Training arguments (``cls``: transformers' or sentence-transformers' class) as both
+    trainers here use them: on the CPU, seeded, no checkpoints, no reporting. ``config``
+    has the epochs, batch size, learning rate, warm-up share and seed."""
+    return cls(
+        output_dir=str(work),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps (Transformers 5)
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        dataloader_num_workers=0,
+        **extra,
+    )

@@ -26,6 +26,7 @@ from app.errors import InputError
 from app.evaluation.dataset import load_eval_set
 from app.training.data import (
     Pair,
+    cpu_arguments,
     eval_set_pairs,
     make_pairs,
     policy_key,
@@ -75,9 +76,8 @@ def train_ranker(
     to PolicyQA's training policies."""
     import torch
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import SentenceTransformerTrainer
     from sentence_transformers.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.training_args import BatchSamplers
     from transformers import set_seed
 
     set_seed(config.seed)
@@ -92,33 +92,13 @@ def train_ranker(
         return np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True))
 
     before = held_out_figures(paragraphs, held_out, encode)
-    pairs = make_pairs(paragraphs, train_policies, seed=config.seed, encode=encode, mined=config.mined_negatives)
-    extra: list[Pair] = []
-    for path in eval_sets:
-        extra += eval_set_pairs(load_eval_set(path), documents, config.seed, encode, config.mined_negatives)
-    pairs = _interleave(pairs, extra, config.seed)
-    if config.limit:
-        pairs = pairs[: config.limit]
+    pairs, extra = _training_pairs(paragraphs, train_policies, config, encode, eval_sets, documents)
     if not pairs:
         raise InputError(f"{policyqa}: no training pairs (no answer span found in a training policy)")
     log.info("%d training pairs from %d policies; held out: %s", len(pairs), len(train_policies), held_out)
     dataset = Dataset.from_dict(_columns(pairs))
     work = out.with_name(out.name + ".training")
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(work),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of the steps (Transformers 5)
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
-        seed=config.seed,
-        data_seed=config.seed,
-        save_strategy="no",
-        logging_steps=10,
-        report_to="none",
-        use_cpu=True,
-        dataloader_num_workers=0,
-    )
+    args = _arguments(config, work)
     loss = MultipleNegativesRankingLoss(model, scale=config.scale)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss)
     trainer.train()
@@ -140,6 +120,34 @@ def train_ranker(
     shutil.rmtree(work, ignore_errors=True)
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
+
+
+def _arguments(config: TrainConfig, work: Path) -> Any:
+    """sentence-transformers' training arguments: CPU, no checkpoints, no duplicate texts in a batch."""
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.training_args import BatchSamplers
+
+    return cpu_arguments(
+        SentenceTransformerTrainingArguments, config, work, batch_sampler=BatchSamplers.NO_DUPLICATES, logging_steps=10
+    )
+
+
+def _training_pairs(
+    paragraphs: list[Any],
+    train_policies: list[str],
+    config: TrainConfig,
+    encode: Any,
+    eval_sets: Sequence[Path],
+    documents: Path,
+) -> tuple[list[Pair], list[Pair]]:
+    """PolicyQA's pairs from the training policies, interleaved with the eval sets' (both
+    with mined hard negatives); and the eval sets' alone, for the record."""
+    pairs = make_pairs(paragraphs, train_policies, seed=config.seed, encode=encode, mined=config.mined_negatives)
+    extra: list[Pair] = []
+    for path in eval_sets:
+        extra += eval_set_pairs(load_eval_set(path), documents, config.seed, encode, config.mined_negatives)
+    pairs = _interleave(pairs, extra, config.seed)
+    return (pairs[: config.limit] if config.limit else pairs), extra
 
 
 SLICE = 100  # the first questions of the held-out policies: the model card's quick check

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import InputError
-from app.training.data import Paragraph, answer_sentences, policy_key, read_policyqa, split_policies
+from app.training.data import Paragraph, answer_sentences, cpu_arguments, policy_key, read_policyqa, split_policies
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,6 @@ def train_reader(policyqa: Path, out: Path, base: str, config: ReaderConfig) -> 
         AutoModelForQuestionAnswering,
         AutoTokenizer,
         Trainer,
-        TrainingArguments,
         default_data_collator,
         set_seed,
     )
@@ -187,33 +186,12 @@ def train_reader(policyqa: Path, out: Path, base: str, config: ReaderConfig) -> 
         raise InputError(f"{policyqa}: no answer spans in the training policies")
     log.info("%d questions (%d windows) from %d policies", questions, len(encoded["input_ids"]), len(train_policies))
     work = out.with_name(out.name + ".training")
-    args = TrainingArguments(
-        output_dir=str(work),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay,
-        seed=config.seed,
-        data_seed=config.seed,
-        save_strategy="no",
-        logging_steps=25,
-        report_to="none",
-        use_cpu=True,
-        dataloader_num_workers=0,
-    )
+    args = _arguments(config, work)
     Trainer(
         model=model, args=args, train_dataset=Dataset.from_dict(dict(encoded)), data_collator=default_data_collator
     ).train()
     seconds = time.perf_counter() - started
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.half().save_pretrained(str(tmp), safe_serialization=True)
-    tokenizer.save_pretrained(str(tmp))
-    config_file = tmp / "config.json"
-    cfg = json.loads(config_file.read_text(encoding="utf-8"))
-    cfg["dtype"] = "float32"  # stored in fp16, computed in float32 (a CPU has no fast fp16)
-    config_file.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    tmp = _save_fp16(model, tokenizer, out.with_name(out.name + ".tmp"))
     reader = Reader(tmp, threshold=0.0)
     threshold = choose_threshold(reader, sentence_cases(paragraphs, validation), config.target_f1)
     record = {
@@ -237,3 +215,23 @@ def train_reader(policyqa: Path, out: Path, base: str, config: ReaderConfig) -> 
     tmp.rename(out)
     shutil.rmtree(work, ignore_errors=True)
     return record
+
+
+def _save_fp16(model: Any, tokenizer: Any, folder: Path) -> Path:
+    """The model in fp16 safetensors with its tokenizer, marked to compute in float32 (a CPU
+    has no fast fp16)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    model.half().save_pretrained(str(folder), safe_serialization=True)
+    tokenizer.save_pretrained(str(folder))
+    config_file = folder / "config.json"
+    cfg = json.loads(config_file.read_text(encoding="utf-8"))
+    cfg["dtype"] = "float32"
+    config_file.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def _arguments(config: ReaderConfig, work: Path) -> Any:
+    """transformers' training arguments: CPU, no checkpoints."""
+    from transformers import TrainingArguments
+
+    return cpu_arguments(TrainingArguments, config, work, weight_decay=config.weight_decay, logging_steps=25)
