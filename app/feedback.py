@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,34 +22,23 @@ from pathlib import Path
 from app.answer import Answer
 from app.errors import InputError
 from app.redact import redact_text
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ENV_PATH = "PRIVACY_ASSISTANT_FEEDBACK_DB"
-DEFAULT_PATH = Path("feedback.sqlite3")
 VIEWS = ("customer", "agent")
 MAX_COMMENT_CHARS = 2000
 
-_SCHEMA = """
+# What both tables hold: the exchange, redacted (a rating or the plain log adds its own columns).
+_EXCHANGE = """id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, view TEXT NOT NULL,
+    question TEXT NOT NULL, answer TEXT NOT NULL, clause_ids TEXT NOT NULL"""
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    view TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    clause_ids TEXT NOT NULL,
+    {_EXCHANGE},
     rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
     comment TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    view TEXT NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    clause_ids TEXT NOT NULL,
-    abstained INTEGER NOT NULL
-);
+CREATE TABLE IF NOT EXISTS messages ({_EXCHANGE}, abstained INTEGER NOT NULL);
 """
 
 COLUMNS = ("id", "created_at", "view", "question", "answer", "clause_ids", "rating", "comment")
@@ -70,11 +58,6 @@ class FeedbackRow:
     comment: str
 
 
-def default_path() -> Path:
-    """The database path: $PRIVACY_ASSISTANT_FEEDBACK_DB, else feedback.sqlite3."""
-    return Path(os.environ.get(ENV_PATH) or DEFAULT_PATH)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -83,7 +66,7 @@ class FeedbackStore:
     """Append-only SQLite store of feedback and of the (redacted) conversation log."""
 
     def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
+        self.path = Path(path) if path is not None else Settings.load().feedback_db
         self._lock = threading.Lock()
         self._ready = False
 
@@ -135,7 +118,7 @@ class FeedbackStore:
                 (_now(), view, redact_text(question), answer, json.dumps(list(clause_ids)), int(abstained)),
             )
 
-    def log_answer(self, view: str, question: str, answer: Answer) -> None:
+    def record_exchange(self, view: str, question: str, answer: Answer) -> None:
         """Keep a question and the answer it got (text, cited clauses, abstention)."""
         self.log_message(
             view=view,

@@ -1,7 +1,7 @@
 """The chat backend: a small interface, and a client for any OpenAI-compatible server
 (a company endpoint, vLLM, Ollama, llama.cpp's server).
 
-Nothing is contacted unless a base URL is configured: `LLMConfig.from_env` returns None
+Nothing is contacted unless a base URL is configured: `LLMConfig.from_settings` returns None
 without one, and the client is created on the first request, not at import.
 """
 
@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.errors import AssistantError, InputError
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ENV_BASE_URL = "PRIVACY_ASSISTANT_LLM_BASE_URL"
-ENV_MODEL = "PRIVACY_ASSISTANT_LLM_MODEL"
-ENV_API_KEY = "PRIVACY_ASSISTANT_LLM_API_KEY"
-ENV_TIMEOUT = "PRIVACY_ASSISTANT_LLM_TIMEOUT"
-ENV_MAX_TOKENS = "PRIVACY_ASSISTANT_LLM_MAX_TOKENS"
-ENV_SYSTEM_ROLE = "PRIVACY_ASSISTANT_LLM_SYSTEM_ROLE"
 
 Message = dict[str, str]
 
@@ -56,30 +50,19 @@ class LLMConfig:
             raise InputError(f"LLM max_tokens must be 1–8192, got {self.max_tokens!r}")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LLMConfig | None:
-        """The configuration from PRIVACY_ASSISTANT_LLM_* variables, with command-line
-        values (not None) on top; None when no base URL is configured (the LLM is off)."""
-        env = os.environ if environ is None else environ
-        given = {k: v for k, v in overrides.items() if v is not None}
-        base_url = given.pop("base_url", None) or env.get(ENV_BASE_URL, "").strip()
-        if not base_url:
+    def from_settings(cls, settings: Settings) -> LLMConfig | None:
+        """The configuration the settings give (app/settings.py: flag > environment > file);
+        None when no base URL is configured (the LLM is off)."""
+        if not settings.llm_base_url:
             return None
-        values: dict[str, Any] = {
-            "model": env.get(ENV_MODEL, "").strip(),
-            "api_key": env.get(ENV_API_KEY, ""),
-        }
-        if raw_role := env.get(ENV_SYSTEM_ROLE, "").strip().lower():
-            if raw_role not in ("0", "1", "true", "false", "yes", "no"):
-                raise InputError(f"{ENV_SYSTEM_ROLE}={raw_role!r}: 1 (system message) or 0 (rules in user message)")
-            values["system_role"] = raw_role in ("1", "true", "yes")
-        for key, var, kind in (("timeout_s", ENV_TIMEOUT, float), ("max_tokens", ENV_MAX_TOKENS, int)):
-            raw = env.get(var, "").strip()
-            if raw:
-                try:
-                    values[key] = kind(raw)
-                except ValueError:
-                    raise InputError(f"{var}={raw!r}: not a {'number' if kind is float else 'whole number'}") from None
-        return replace(cls(base_url=base_url.rstrip("/")), **{**values, **given})
+        return cls(
+            base_url=settings.llm_base_url.rstrip("/"),
+            model=settings.llm_model,
+            api_key=settings.llm_api_key,
+            timeout_s=settings.llm_timeout,
+            max_tokens=settings.llm_max_tokens,
+            system_role=settings.llm_system_role,
+        )
 
 
 class ChatBackend(Protocol):
@@ -124,7 +107,7 @@ class OpenAIBackend:
             with _errors_as_llm_error(self.config.base_url):
                 models = list(self.client.models.list())
             if not models:
-                raise LLMError(f"LLM server {self.config.base_url} lists no model; set {ENV_MODEL}")
+                raise LLMError(f"LLM server {self.config.base_url} lists no model; set PRIVACY_ASSISTANT_LLM_MODEL")
             self._model = str(models[0].id)
         return self._model
 

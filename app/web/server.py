@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +16,10 @@ if TYPE_CHECKING:
     from app.assistant import Assistant
     from app.llm import LLMAnswerer
 
+from app.settings import ENV_CONFIG, Settings, prepare_runtime
 from app.web.agent import build_agent_app
 from app.web.assets import CSS, _theme
-from app.web.config import AGENT_PATH, ENV_CONFIG, ENV_PASSWORD, ENV_USER, EXPORT_ROUTE, WebConfig, load_config
+from app.web.config import AGENT_PATH, ENV_PASSWORD, ENV_USER, EXPORT_ROUTE, WebConfig, load_config
 from app.web.customer import build_customer_app
 from app.web.guards import _LOGIN, LOCKED_MESSAGE, LoginGuard, RateLimiter
 
@@ -40,12 +40,7 @@ def build_server(
 ) -> fastapi.FastAPI:
     """One FastAPI app: the customer chat at "/" and, when credentials are configured,
     the agent console at "/agent" behind a login. `llm`: answer with the language model."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event
-    # (for its /monitoring page, unused here): 3-10 ms of CPU per request under load
-    # (bench/load.py). Recompute it every 1,000 events, over at most 1,000.
-    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
-    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    prepare_runtime()  # before Gradio is imported: its analytics read the environment then
     import fastapi
     import gradio as gr
     from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -195,13 +190,14 @@ async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
     return response
 
 
-def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, llm: LLMAnswerer | None = None) -> None:
+def launch(assistant: Assistant, settings: Settings, llm: LLMAnswerer | None = None) -> None:
     """Serve both views until interrupted (called by `privacy-assistant serve`)."""
     import sys
 
     import uvicorn
 
-    config = load_config()
+    config = WebConfig.from_settings(settings)
+    host, port = settings.host, settings.port
     app = build_server(assistant, config, llm)
     agent = f"http://{host}:{port}{AGENT_PATH}/" if config.credentials else "disabled (no credentials configured)"
     print(
