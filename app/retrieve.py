@@ -9,43 +9,31 @@ exactly those rows, so filtered results stay exact at any size.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from app.errors import InputError
+from app.catalog import Catalog
 from app.index import ClauseIndex
 from app.lexical import LexicalIndex
-from app.records import Clause
+from app.query import QueryPlan, in_english
+from app.records import Clause, Filters
 from app.timing import Stages
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Metadata filters; every given field must match."""
+class Request:
+    """What to retrieve: a cleaned question, its plan, the caller's filters."""
 
-    doc_id: str | None = None
-    brand: str | None = None
-    region: str | None = None
-    lang: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object] | None) -> Filters:
-        """Validate a contract ``filters`` object; unknown fields are named in the error."""
-        data = data or {}
-        known = {f.name for f in fields(cls)}
-        for key, value in data.items():
-            if key not in known:
-                raise InputError(f"filters: unknown field {key!r} (known: {', '.join(sorted(known))})")
-            if value is not None and not isinstance(value, str):
-                raise InputError(f"filters: field {key!r} must be a string")
-        return cls(**{k: v for k, v in data.items() if v not in (None, "")})  # type: ignore[arg-type]
-
-    def __bool__(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
+    text: str
+    plan: QueryPlan
+    filters: Filters
+    k: int
+    fusion: Callable[[str], tuple[float, float, float]]  # language -> (clause dense, sentence dense, BM25) weights
+    glossary: bool = True  # expand the BM25 query with the privacy glossary
 
 
 @dataclass(frozen=True)
@@ -57,6 +45,18 @@ class Hit:
     score: float  # fused, 0..1
     dense: float  # cosine similarity
     lexical: float  # BM25
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What a retrieval found, and how it searched (a comparison searches again the same way)."""
+
+    hits: list[Hit]
+    vector: np.ndarray
+    docs: frozenset[str]  # the documents in scope
+    tokens: list[str]  # the BM25 query
+    weights: tuple[float, float, float]
+    lang_filter: str | None = None
 
 
 class VectorSearch:
@@ -121,13 +121,10 @@ class HybridRetriever:
         counts = np.diff(index.sentence_offsets)
         self._counts = counts
         self._sentence_clause = np.repeat(np.arange(len(index.clauses)), counts)
-        # Metadata as small integer codes per clause row: masks are array lookups.
-        meta = {d: doc.meta for d, doc in index.documents.items()}
+        self.catalog = Catalog({d: doc.meta for d, doc in index.documents.items()})
+        # Documents and languages as small integer codes per clause row: masks are array lookups.
         self._doc_codes = {d: i for i, d in enumerate(sorted({c.doc_id for c in index.clauses}))}
         self._doc = np.array([self._doc_codes[c.doc_id] for c in index.clauses], dtype=np.int32)
-        docs = sorted(self._doc_codes, key=self._doc_codes.__getitem__)
-        self._doc_brand = np.array([meta[d].brand.lower() for d in docs])
-        self._doc_region = [meta[d].region.lower() for d in docs]
         self._lang_codes = {lang: i for i, lang in enumerate(sorted({c.lang for c in index.clauses}))}
         self._lang = np.array([self._lang_codes[c.lang] for c in index.clauses], dtype=np.int8)
         self._masks: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
@@ -137,29 +134,54 @@ class HybridRetriever:
         code = self._lang_codes.get(lang)
         return code is not None and bool((allowed & (self._lang == code)).any())
 
-    def mask(self, filters: Filters, doc_ids: AbstractSet[str] | None = None, lang: str | None = None) -> np.ndarray:
-        """Rows allowed by the filters, an optional document set and a language (read-only;
-        the last few hundred masks are kept, since most questions share one)."""
-        key = (filters, None if doc_ids is None else frozenset(doc_ids), lang)
+    def retrieve(self, request: Request, embed: Callable[[str], np.ndarray], stages: Stages | None = None) -> Retrieval:
+        """The request's top clauses: its scope (the catalogue's rule for filters and named
+        policies), the clauses of that scope in the question's language where they exist,
+        and the question embedded and searched. A question in a language the scope's text is
+        not written in is searched with the English words for its own (the encoder reads English)."""
+        stages = stages or Stages()
+        query, filters = request.plan, request.filters
+        docs = self.catalog.scope(filters, None if filters.doc_id else query.doc_ids, query.lang)
+        allowed = self.mask(docs, filters.lang, prefer=query.lang)
+        stages.lap("filters")
+        tokens = query.tokens if request.glossary else query.terms
+        searched, weights = request.text, request.fusion(query.lang)
+        if (
+            query.lang != "en"
+            and not self.has_lang(allowed, query.lang)
+            and (english := [t for t in in_english(tokens) if t.isascii()])
+        ):
+            tokens, searched, weights = english, " ".join(english), request.fusion("en")
+        vector = embed(searched)
+        stages.lap("query embedding")
+        hits = self.search(vector, tokens, allowed, request.k, weights, stages)
+        return Retrieval(hits, vector, docs, tokens, weights, filters.lang)
+
+    def retrieve_within(self, retrieval: Retrieval, doc_id: str, lang: str, k: int) -> list[Hit]:
+        """The same search again, inside one document of its scope (a comparison's side)."""
+        allowed = self.mask(frozenset({doc_id}), retrieval.lang_filter, prefer=lang)
+        return self.search(retrieval.vector, retrieval.tokens, allowed, k, retrieval.weights)
+
+    def filter_mask(self, filters: Filters) -> np.ndarray:
+        """Rows a contract ``filters`` object allows among every version (the baselines' rule)."""
+        among = {filters.doc_id} if filters.doc_id else set(self.catalog)
+        return self.mask(self.catalog.matching(filters, among), filters.lang)
+
+    def mask(self, docs: AbstractSet[str], lang: str | None = None, prefer: str | None = None) -> np.ndarray:
+        """Rows of ``docs``, only those in ``lang`` when given, and only those in ``prefer``
+        when the documents have text in it (read-only; the last few hundred masks are kept,
+        since most questions share one)."""
+        key = (frozenset(docs), lang, prefer)
         if (hit := self._masks.get(key)) is not None:
             self._masks.move_to_end(key)
             return hit
-        docs = np.ones(len(self._doc_codes), dtype=bool)
-        if filters.doc_id:
-            docs &= np.arange(len(docs)) == self._doc_codes.get(filters.doc_id, -1)
-        if filters.brand:
-            docs &= self._doc_brand == filters.brand.lower()
-        if filters.region:
-            docs &= np.array([filters.region.lower() in r for r in self._doc_region], dtype=bool)
-        if doc_ids is not None:
-            chosen = np.zeros(len(docs), dtype=bool)
-            chosen[[self._doc_codes[d] for d in doc_ids if d in self._doc_codes]] = True
-            docs &= chosen
-        keep = docs[self._doc]
-        if filters.lang:
-            keep &= self._lang == self._lang_codes.get(filters.lang, -1)
-        if lang is not None and lang in self._lang_codes:
-            same = keep & (self._lang == self._lang_codes[lang])
+        chosen = np.zeros(len(self._doc_codes), dtype=bool)
+        chosen[[self._doc_codes[d] for d in docs if d in self._doc_codes]] = True
+        keep = chosen[self._doc]
+        if lang:
+            keep &= self._lang == self._lang_codes.get(lang, -1)
+        if prefer is not None and prefer in self._lang_codes:
+            same = keep & (self._lang == self._lang_codes[prefer])
             if same.any():
                 keep = same  # a language the allowed text has: answer from it
         keep.setflags(write=False)
