@@ -8,12 +8,11 @@ says the notices don't cover the question and where to turn instead.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from app.records import Clause, DocumentMeta
-from app.text import format_date
+from app.text import MARKER, format_date
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,6 @@ class Answer:
     contact: str = ""  # where to turn when the notices do not answer
     extras: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def text(self) -> str:
-        return self.answer
-
     def to_json(self) -> dict[str, Any]:
         """The contract's answer object (plus added fields)."""
         return {
@@ -82,6 +77,13 @@ class Answer:
         return "\n".join(lines)
 
 
+class Answerer(Protocol):
+    """Anything that answers a question with an `Answer`: the assistant, an ablation variant,
+    the LLM answerer on top of the assistant."""
+
+    def ask(self, question: str, filters: dict[str, object] | None = None, qid: str = "q") -> Answer: ...
+
+
 @dataclass(frozen=True)
 class Evidence:
     """A sentence chosen to answer: its clause, its offsets, its score."""
@@ -95,15 +97,14 @@ class Evidence:
 
     @property
     def text(self) -> str:
-        return self.clause.text[self.start - self.clause.start : self.end - self.clause.start]
+        return self.clause.slice(self.start, self.end)
 
 
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def markers(text: str) -> list[int]:
     """The ``[n]`` numbers used in an answer text, in order of appearance."""
-    return [int(m) for m in _MARKER.findall(text)]
+    return [int(m) for m in MARKER.findall(text)]
 
 
 def _when(meta: DocumentMeta, lang: str) -> str:

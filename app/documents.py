@@ -15,8 +15,9 @@ import tomllib
 from pathlib import Path
 
 from app.errors import InputError
-from app.normalize import Normalized, is_cjk, normalize
+from app.normalize import Normalized, normalize
 from app.records import Document, DocumentMeta
+from app.text import YEAR, is_cjk
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def _metadata(doc_id: str, norm: Normalized, entry: dict[str, object], path: Pat
         raise InputError(f"{path.parent / CATALOGUE}: {doc_id}.languages must be a list of strings")
     first_line = norm.text.split("\n", 1)[0]
     date = _DATE.search(norm.text)
-    inferred_date = date.group(1).strip() if date and re.search(r"\d{4}", date.group(1)) else ""
+    inferred_date = date.group(1).strip() if date and YEAR.search(date.group(1)) else ""
     return DocumentMeta(
         doc_id=doc_id,
         title=field("title", first_line if len(first_line) <= 80 else doc_id),

@@ -11,18 +11,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.normalize import is_cjk
+from app.text import CJK_CHARS, REGION_WORDS, YEAR, is_cjk
 
-# Words that name a region in any policy set. The indexed policies' own brands, aliases and
-# region names come from the catalogue (``Catalog.brand_names | region_names``) and are added by
-# the caller. Years match separately.
-SCOPE_WORDS = frozenset({
-    "china", "chinese", "mainland", "us", "u.s.", "usa", "united states", "america", "american",
-    "california", "europe", "european", "eu", "uk", "global", "worldwide",
-    "中国", "中国大陆", "大陆", "美国", "加州", "欧洲", "全球",
-})  # fmt: skip
 _LEAD = re.compile(
-    r"^(?:and\s+what\s+about|and\s+how\s+about|what\s+about|how\s+about|and|那么|那|和|还有)(?=\W|$|[\u3400-\u9fff])",
+    r"^(?:and\s+what\s+about|and\s+how\s+about|what\s+about|how\s+about|and|那么|那|和|还有)"
+    r"(?=\W|$|[" + CJK_CHARS + "])",
     re.IGNORECASE,
 )
 _FILLER = frozenset({"for", "in", "the", "of", "at", "with", "policy", "policies", "version", "site", "customers", "呢",
@@ -31,7 +24,6 @@ _QUESTION_WORD = re.compile(
     r"\b(?:why|how|what|when|who|where|which|can|could|do|does|did|is|are|will|would|should)\b|为什么|怎么|如何|什么|吗",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"^(?:19|20)\d{2}$")
 _EDGE_PUNCT = re.compile(r"^[\s,.;:!?，。；：！？、]+|[\s,.;:!?，。；：！？、]+$")
 
 
@@ -57,11 +49,11 @@ def _scope_only(words: str, scope_words: Iterable[str]) -> bool:
         rest, count = re.subn(_name_pattern(name), " ", rest, flags=re.IGNORECASE)
         named = named or count > 0
     leftover = [w for w in re.split(r"[\s,.;:!?，。；：！？、()（）]+", rest) if w]
-    named = named or any(_YEAR.match(w) for w in leftover)
-    return named and all(w in _FILLER or _YEAR.match(w) for w in leftover)
+    named = named or any(YEAR.fullmatch(w) for w in leftover)
+    return named and all(w in _FILLER or YEAR.fullmatch(w) for w in leftover)
 
 
-def rewrite_followup(topic: str, message: str, scope_words: Iterable[str] = SCOPE_WORDS) -> FollowUp:
+def rewrite_followup(topic: str, message: str, scope_words: Iterable[str] = REGION_WORDS) -> FollowUp:
     """Combine a short follow-up ("and for China?", "那美国呢?", "Harry Winston?") with the
     topic of the previous question: "How long do you keep my data? (China)"."""
     text = message.strip()

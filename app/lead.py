@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import InputError
-from app.normalize import is_cjk
+from app.text import is_cjk
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from app.text import CJK, CJK_CHARS
+
 log = logging.getLogger(__name__)
 
-_RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9'’-]*")
+_RUNS = re.compile(f"[{CJK_CHARS}]+|[A-Za-z0-9][A-Za-z0-9'’-]*")
 EN_STOP = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before being
     below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
@@ -51,7 +53,7 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased content tokens: English stems, jieba words for Chinese runs."""
     tokens: list[str] = []
     for run in _RUNS.findall(text):
-        if "\u3400" <= run[0] <= "\ufaff":
+        if CJK.match(run):
             tokens.extend(w for w in _jieba().lcut_for_search(run) if w not in ZH_STOP)
         else:
             word = run.lower().replace("’", "'").strip("'-")

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import ftfy
 
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+from app.text import is_cjk
 
 _BANNER = re.compile(r"^>\s*\*?The following text is extracted", re.IGNORECASE)
 _URL_IN_LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
@@ -62,12 +62,6 @@ class Normalized:
     text: str
     blocks: tuple[Block, ...]
     source_url: str = ""
-
-
-def is_cjk(text: str) -> bool:
-    """True for Chinese text: two Chinese characters are enough (a Chinese line often
-    carries Latin names and e-mail addresses, an English line never carries Chinese)."""
-    return len(CJK.findall(text, 0, 400)) >= 2
 
 
 def _link_text(m: re.Match[str]) -> str:

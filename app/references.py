@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from app.normalize import PLACEHOLDER_LINK
 from app.records import Clause, DocumentMeta
+from app.text import EMAIL
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"https?://[^\s)<>\"'，。；]+[^\s)<>\"'，。；.,;:]")
 PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d|\+1 800 [A-Z]{4,}(?: \([^)]*\))?|\b\d{3}-\d{3}-\d{4}\b")
 

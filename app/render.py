@@ -12,9 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 
 from app.answer import Answer, Citation
-from app.normalize import is_cjk
 from app.records import Clause, DocumentMeta
-from app.text import format_date
+from app.text import MARKER, format_date
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -49,11 +48,6 @@ TEXT: dict[str, dict[str, str]] = {
         "error": "抱歉，系统出现问题，请稍后再试。",
     },
 }
-
-
-def language_of(text: str) -> str:
-    """ "zh" for a Chinese message, else "en"."""
-    return "zh" if is_cjk(text) else "en"
 
 
 def esc(text: str) -> str:
@@ -152,12 +146,11 @@ def render_customer_reply(
     return "".join(out)
 
 
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def render_agent_answer(answer: Answer) -> str:
     """The answer with its [n] markers linking to the sources panel."""
-    body = _MARKER.sub(r'<a class="pa-ref" href="#pa-src-\1">[\1]</a>', lines_html(answer.answer))
+    body = MARKER.sub(r'<a class="pa-ref" href="#pa-src-\1">[\1]</a>', lines_html(answer.answer))
     kind = "pa-abstained" if answer.abstained else "pa-answered"
     note = " · abstained" if answer.abstained else ""
     reason = answer.extras.get("abstain_reason", "")

@@ -12,11 +12,16 @@ None of them abstains: they show what retrieval alone gives, and how large their
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.answer import Answer, Citation, Retrieved
 from app.evaluation.dataset import EvalItem
-from app.retrieve import Filters
+from app.evaluation.scoring import Pipeline
+from app.records import Filters
+
+if TYPE_CHECKING:
+    from app.assistant import Assistant
+    from app.embedding import SentenceTransformerEmbedder
 
 BASELINES = ("dense", "bm25", "llamaindex-default")
 
@@ -33,13 +38,14 @@ def _answer(item: EvalItem, units: list[tuple[str, str, str, str, float]], start
     return Answer(item.id, item.question, text, False, citations, retrieved, (time.perf_counter() - started) * 1000)
 
 
-def make_baseline(name: str, assistant: Any) -> Any:
-    """A pipeline (EvalItem -> Answer) for a named baseline."""
+def make_baseline(name: str, assistant: Assistant, embedder: SentenceTransformerEmbedder) -> Pipeline:
+    """A pipeline (EvalItem -> Answer) for a named baseline, over the assistant's index
+    (``embedder``: the assistant's own, which llama-index is given as its embedding model)."""
     import numpy as np
 
     from app.lexical import tokenize
 
-    state = assistant.state()
+    state = assistant.snapshot()
     retriever = state.retriever
     clauses = state.index.clauses
 
@@ -53,7 +59,7 @@ def make_baseline(name: str, assistant: Any) -> Any:
 
         def dense(item: EvalItem) -> Answer:
             started = time.perf_counter()
-            allowed = retriever.mask(Filters.from_dict(item.filters))
+            allowed = retriever.filter_mask(Filters.from_dict(item.filters))
             vector = assistant.embedder.embed_query(item.question)
             rows, scores = retriever.clauses.top(vector, allowed, 10)
             return _answer(item, clause_units(rows.tolist(), scores.tolist()), started)
@@ -64,7 +70,7 @@ def make_baseline(name: str, assistant: Any) -> Any:
 
         def bm25(item: EvalItem) -> Answer:
             started = time.perf_counter()
-            allowed = retriever.mask(Filters.from_dict(item.filters))
+            allowed = retriever.filter_mask(Filters.from_dict(item.filters))
             scores = retriever.lexical.scores(tokenize(item.question))
             scores = np.where(allowed, scores, -1.0)
             rows = [int(r) for r in np.argsort(-scores, kind="stable")[:10] if scores[r] > 0]
@@ -73,17 +79,17 @@ def make_baseline(name: str, assistant: Any) -> Any:
         return bm25
 
     if name == "llamaindex-default":
-        return _llamaindex_default(assistant)
+        return _llamaindex_default(assistant, embedder)
     raise ValueError(name)
 
 
-def _llamaindex_default(assistant: Any) -> Any:
+def _llamaindex_default(assistant: Assistant, embedder: SentenceTransformerEmbedder) -> Pipeline:
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core.vector_stores import ExactMatchFilter, MetadataFilters
 
-    state = assistant.state()
+    state = assistant.snapshot()
     docs = [Document(text=d.text, metadata={"doc_id": d.doc_id}, id_=d.doc_id) for d in state.index.documents.values()]
-    index = VectorStoreIndex.from_documents(docs, embed_model=assistant.embedder.llama_embedding)
+    index = VectorStoreIndex.from_documents(docs, embed_model=embedder.llama_embedding)
 
     def answer(item: EvalItem) -> Answer:
         started = time.perf_counter()

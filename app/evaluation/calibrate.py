@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.evaluation.runner import ItemResult
+from app.evaluation.scoring import ItemResult
 
 
 def replay_ok(r: ItemResult, threshold: float) -> bool:

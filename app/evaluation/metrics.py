@@ -7,18 +7,10 @@ equal and the texts agree after NFKC, straight quotes, collapsed whitespace and 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "＂": '"'})
-_WS = re.compile(r"\s+")
-
-
-def norm(text: str) -> str:
-    """The contract's comparison form of a text."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES)).strip().lower()
+from app.text import norm
 
 
 @dataclass(frozen=True)

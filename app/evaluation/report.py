@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from app.evaluation.runner import ItemResult, aggregate, breakdowns, result_row, summary_table
+from app.evaluation.scoring import ItemResult, aggregate, breakdowns, result_row, summary_table
 
 
 def write_report(

@@ -1,7 +1,8 @@
-"""`privacy-assistant eval`: run eval sets through a pipeline, score, report.
+"""`privacy-assistant eval`: run eval sets through the pipelines, score, report.
 
-The default pipeline is the assistant itself, called exactly as `ask --batch` calls it.
-Baselines go through the same scorer, so every figure in a report is comparable.
+The command on top of the evaluation library: it builds what is evaluated (the assistant,
+called exactly as `ask --batch` calls it, the LLM answerer, baselines, ablation variants),
+runs each through app.evaluation.scoring and prints or writes the report.
 """
 
 from __future__ import annotations
@@ -9,166 +10,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from app.answer import Answer
+from app.answer import Answerer
+from app.assistant import Assistant, AssistantConfig
+from app.embedding import SentenceTransformerEmbedder
 from app.errors import InputError
-from app.evaluation import metrics as m
+from app.evaluation.baselines import BASELINES, make_baseline
+from app.evaluation.calibrate import best_thresholds
 from app.evaluation.dataset import DEFAULT_SETS, EvalItem, load_eval_set
-from app.llm.answerer import dropped_share
-
-Pipeline = Callable[[EvalItem], Answer]
-PRIMARY = "hit@5"
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    """One answered item and its verdicts."""
-
-    item: EvalItem
-    answer: Answer
-    rank: int | None
-    ndcg: float
-    citation_hit: float
-    citation_correct: int
-    citations: int
-    fact_recall: float | None
-    sentence_f1: float
-    sentence_p: float
-    sentence_r: float
-    cited_words: float
-    unit_words: float
-
-    @property
-    def ok(self) -> bool:
-        """Right for the user: cites a gold sentence, or abstains on an unanswerable item."""
-        if not self.item.answerable:
-            return self.answer.abstained
-        return not self.answer.abstained and self.citation_hit == 1.0
-
-
-def score_item(item: EvalItem, answer: Answer) -> ItemResult:
-    retrieved = [m.Unit(r.doc_id, r.text) for r in answer.retrieved]
-    cited = [m.Unit(c.doc_id, c.quote) for c in answer.citations]
-    verdicts = m.citation_verdicts(cited, item.sources)
-    p, r, f1 = m.sentence_prf(cited, item.sources, item.answerable)
-    return ItemResult(
-        item=item,
-        answer=answer,
-        rank=m.first_relevant_rank(retrieved, item.sources, item.needs_all),
-        ndcg=m.ndcg_at(retrieved, item.sources, 10),
-        citation_hit=m.citation_hit(cited, item.sources, item.needs_all),
-        citation_correct=sum(verdicts),
-        citations=len(cited),
-        fact_recall=None
-        if answer.abstained and not item.answerable
-        else m.fact_recall(answer.answer, item.answer_facts),
-        sentence_f1=f1,
-        sentence_p=p,
-        sentence_r=r,
-        cited_words=sum(len(c.text.split()) for c in cited) / len(cited) if cited else 0.0,
-        unit_words=sum(len(u.text.split()) for u in retrieved) / len(retrieved) if retrieved else 0.0,
-    )
-
-
-def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
-    """The flat metrics dict of a set of results."""
-    answerable = [r for r in results if r.item.answerable]
-    out: dict[str, float] = {"items": float(len(results)), "answerable": float(len(answerable))}
-    for k in (1, 3, 5, 10):
-        out[f"hit@{k}"] = _mean(m.hit_at(r.rank, k) for r in answerable)
-    out["mrr@10"] = _mean(m.reciprocal_rank(r.rank, 10) for r in answerable)
-    out["ndcg@10"] = _mean(r.ndcg for r in answerable)
-    out["citation_hit"] = _mean(r.citation_hit for r in answerable)
-    cited = [r for r in answerable if r.citations]
-    out["citation_precision"] = (
-        sum(r.citation_correct for r in cited) / sum(r.citations for r in cited) if cited else 0.0
-    )
-    facts = [r.fact_recall for r in answerable if r.fact_recall is not None]
-    if facts:  # an outside set without answer_facts has no such figure (not a zero)
-        out["answer_fact_recall"] = _mean(facts)
-    tp = sum(1 for r in results if r.answer.abstained and not r.item.answerable)
-    fp = sum(1 for r in results if r.answer.abstained and r.item.answerable)
-    fn = sum(1 for r in results if not r.answer.abstained and not r.item.answerable)
-    out["abstain_precision"], out["abstain_recall"], out["abstain_f1"] = m.prf(tp, fp, fn)
-    out["false_abstention_rate"] = fp / len(answerable) if answerable else 0.0
-    out["sentence_precision"] = _mean(r.sentence_p for r in results)
-    out["sentence_recall"] = _mean(r.sentence_r for r in results)
-    out["sentence_f1"] = _mean(r.sentence_f1 for r in results)
-    out["correct"] = _mean(1.0 if r.ok else 0.0 for r in results)
-    latencies = [r.answer.latency_ms for r in results]
-    out["latency_p50_ms"] = m.percentile(latencies, 50)
-    out["latency_p95_ms"] = m.percentile(latencies, 95)
-    out["cited_words"] = _mean(r.cited_words for r in results if r.citations)
-    out["retrieved_unit_words"] = _mean(r.unit_words for r in results)
-    generated = [r.answer for r in results if "generator" in r.answer.extras]
-    if generated:  # an LLM answerer's run: how much of the model's replies survived validation
-        out["llm_answers"] = float(sum(1 for a in generated if str(a.extras["generator"]).startswith("llm:")))
-        out["llm_sentences_dropped"], fallbacks = dropped_share(generated)
-        out["llm_fallbacks"] = float(fallbacks)
-    return {k: round(v, 4) for k, v in out.items()}
-
-
-def _mean(values: Iterable[float]) -> float:
-    vals = list(values)
-    return sum(vals) / len(vals) if vals else 0.0
-
-
-def breakdowns(results: Sequence[ItemResult]) -> dict[str, dict[str, dict[str, float]]]:
-    """Metrics by kind, language, persona and document."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for name, key in (
-        ("kind", lambda r: r.item.kind),
-        ("lang", lambda r: r.item.lang),
-        ("persona", lambda r: r.item.persona),
-        ("document", lambda r: r.item.doc),
-    ):
-        groups: dict[str, list[ItemResult]] = defaultdict(list)
-        for r in results:
-            groups[key(r) or "-"].append(r)
-        out[name] = {g: aggregate(rs) for g, rs in sorted(groups.items())}
-    return out
-
-
-def run(items: Sequence[EvalItem], pipeline: Pipeline, progress: bool = True, desc: str = "eval") -> list[ItemResult]:
-    """Answer and score every item, with a progress bar on stderr."""
-    from tqdm import tqdm
-
-    results = []
-    for item in tqdm(items, desc=desc, unit="q", file=sys.stderr, disable=not progress):
-        results.append(score_item(item, pipeline(item)))
-    return results
-
-
-def assistant_pipeline(assistant: Any) -> Pipeline:
-    """The assistant, called as `ask --batch` calls it."""
-
-    def answer(item: EvalItem) -> Answer:
-        return assistant.ask(item.question, item.filters, qid=item.id)
-
-    return answer
-
-
-# -- the command -----------------------------------------------------------------------------
+from app.evaluation.report import write_report
+from app.evaluation.scoring import ItemResult, Pipeline, answerer_pipeline, flatten, run, summary_table
+from app.evaluation.variants import VARIANTS, make_variant
+from app.index import build_index
+from app.llm import LLMConfig, answerer_from_config
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """`privacy-assistant eval`: ensure the index, run the sets, print/write the report."""
-    from app.assistant import Assistant, AssistantConfig
-    from app.embedding import SentenceTransformerEmbedder
-    from app.evaluation.baselines import BASELINES, make_baseline
-    from app.index import build_index
-
     datasets = args.dataset or [p for p in DEFAULT_SETS if p.exists()]
     if not datasets:
         raise InputError("eval: no eval set given (--dataset FILE) and none found in evals/")
     llm_config = _llm_config(args)
-    from app.evaluation.variants import VARIANTS, make_variant
-
     known = (*VARIANTS, *BASELINES)
     unknown = [b for b in args.baseline if b not in known]
     if unknown:
@@ -182,20 +45,8 @@ def run_cli(args: argparse.Namespace) -> int:
         return _calibrate(Assistant(embedder, args.index, AssistantConfig(abstain_below={"en": 0.0, "zh": 0.0})), sets)
     assistant = Assistant(embedder, args.index)
     assistant.warm_up()
-    pipelines: dict[str, Pipeline] = {"assistant": assistant_pipeline(assistant)}
-    if llm_config is not None:
-        from app.llm import answerer_from_config
-
-        pipelines["llm"] = assistant_pipeline(answerer_from_config(assistant, llm_config))
-    for name in args.baseline:
-        if name in VARIANTS:
-            variant = make_variant(name, args.documents, args.index, assistant)
-            variant.warm_up()
-            pipelines[name] = assistant_pipeline(variant)
-        else:
-            pipelines[name] = make_baseline(name, assistant)
     all_results: dict[str, dict[str, list[ItemResult]]] = {}
-    for pname, pipeline in pipelines.items():
+    for pname, pipeline in _pipelines(args, assistant, embedder, llm_config).items():
         embedder.clear_cache()  # each pipeline pays for its own question encoding
         all_results[pname] = {s: run(items, pipeline, desc=f"{pname}:{s}") for s, items in sets.items()}
     flat = flatten(all_results)
@@ -204,11 +55,27 @@ def run_cli(args: argparse.Namespace) -> int:
     else:
         print(summary_table(all_results))
     if args.out:
-        from app.evaluation.report import write_report
-
         write_report(args.out, all_results, flat, command=" ".join(["privacy-assistant", *sys.argv[1:]]))
         print(f"report written to {args.out}/report.md", file=sys.stderr)
     return 0
+
+
+def _pipelines(
+    args: argparse.Namespace, assistant: Assistant, embedder: SentenceTransformerEmbedder, llm_config: LLMConfig | None
+) -> dict[str, Pipeline]:
+    """What is evaluated, by name: the assistant, the LLM answerer, then each `--baseline`."""
+    pipelines: dict[str, Pipeline] = {"assistant": answerer_pipeline(assistant)}
+    llm = answerer_from_config(assistant, llm_config)
+    if llm is not None:
+        pipelines["llm"] = answerer_pipeline(llm)
+    for name in args.baseline:
+        if name in VARIANTS:
+            variant = make_variant(name, args.documents, args.index, embedder)
+            variant.warm_up()
+            pipelines[name] = answerer_pipeline(variant)
+        else:
+            pipelines[name] = make_baseline(name, assistant, embedder)
+    return pipelines
 
 
 def _held_out(items: list[EvalItem], held_out: Path | None) -> list[EvalItem]:
@@ -227,85 +94,20 @@ def _held_out(items: list[EvalItem], held_out: Path | None) -> list[EvalItem]:
     return kept
 
 
-def _llm_config(args: argparse.Namespace) -> Any:
+def _llm_config(args: argparse.Namespace) -> LLMConfig | None:
     """With `--llm`, the configured server (a usage error when there is none)."""
     if not getattr(args, "llm", False):
         return None
-    from app.llm import LLMConfig
-
-    config = LLMConfig.from_env(base_url=args.llm_base_url, model=args.llm_model)
+    config = LLMConfig.from_settings(args.settings)
     if config is None:
         raise InputError("eval --llm: no LLM server configured (--llm-base-url or PRIVACY_ASSISTANT_LLM_BASE_URL)")
     return config
 
 
-def _calibrate(assistant: Any, sets: dict[str, list[EvalItem]]) -> int:
-    from app.evaluation.calibrate import best_thresholds
-
+def _calibrate(assistant: Answerer, sets: dict[str, list[EvalItem]]) -> int:
+    """`eval --calibrate`: per set and language, the abstention threshold that is most often right."""
     for name, items in sets.items():
-        results = run(items, assistant_pipeline(assistant), desc=f"calibrate:{name}")
+        results = run(items, answerer_pipeline(assistant), desc=f"calibrate:{name}")
         for lang, (threshold, accuracy) in best_thresholds(results).items():
             print(f"{name}\t{lang}\tabstain_below={threshold:.4f}\tright={accuracy:.3f}")
     return 0
-
-
-def flatten(all_results: dict[str, dict[str, list[ItemResult]]]) -> dict[str, float]:
-    """One flat dict: the assistant on all sets unprefixed, then `split/metric`, `baseline/...`."""
-    flat: dict[str, float] = {}
-    for pname, by_set in all_results.items():
-        everything = [r for rs in by_set.values() for r in rs]
-        prefix = "" if pname == "assistant" else f"{pname}/"
-        flat.update({f"{prefix}{k}": v for k, v in aggregate(everything).items()})
-        if len(by_set) > 1:
-            for split, rs in by_set.items():
-                flat.update({f"{prefix}{split}/{k}": v for k, v in aggregate(rs).items()})
-    return flat
-
-
-TABLE_METRICS = (
-    "hit@1", "hit@5", "mrr@10", "ndcg@10", "citation_hit", "citation_precision", "answer_fact_recall",
-    "abstain_f1", "false_abstention_rate", "sentence_f1", "latency_p50_ms", "latency_p95_ms", "cited_words",
-)  # fmt: skip
-
-
-LLM_METRICS = ("llm_answers", "llm_sentences_dropped", "llm_fallbacks")
-
-
-def summary_table(all_results: dict[str, dict[str, list[ItemResult]]]) -> str:
-    """A Markdown table: one row per pipeline and set (with the LLM's columns when one ran)."""
-    aggs = {(p, s): aggregate(rs) for p, by_set in all_results.items() for s, rs in by_set.items()}
-    keys = TABLE_METRICS + (LLM_METRICS if any("llm_answers" in a for a in aggs.values()) else ())
-    header = "| pipeline | set | n | " + " | ".join(keys) + " |"
-    lines = [header, "|" + "---|" * (3 + len(keys))]
-    for pname, by_set in all_results.items():
-        for split, rs in by_set.items():
-            agg = aggs[(pname, split)]
-            cells = " | ".join(_fmt(agg[k], k) if k in agg else "-" for k in keys)
-            lines.append(f"| {pname} | {split} | {len(rs)} | {cells} |")
-    return "\n".join(lines)
-
-
-def _fmt(value: float, key: str) -> str:
-    if key in ("llm_answers", "llm_fallbacks"):
-        return f"{value:.0f}"
-    return f"{value:.1f}" if key.endswith("_ms") or key == "cited_words" else f"{value:.3f}"
-
-
-def result_row(r: ItemResult) -> dict[str, Any]:
-    """One line of results.jsonl: the answer with its verdicts."""
-    return {
-        "id": r.item.id,
-        "split": r.item.split,
-        "ok": r.ok,
-        "kind": r.item.kind,
-        "lang": r.item.lang,
-        "persona": r.item.persona,
-        "answerable": r.item.answerable,
-        "abstained": r.answer.abstained,
-        "rank": r.rank,
-        "citation_hit": r.citation_hit,
-        "citations_correct": r.citation_correct,
-        "fact_recall": r.fact_recall,
-        "gold": [asdict(s) for s in r.item.sources],
-        "answer": r.answer.to_json() | {"retrieved": [asdict(x) for x in r.answer.retrieved[:5]]},
-    }

@@ -11,9 +11,10 @@ whose encoder is not the index's own gets an index of its own beside it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from app.embedding import MODELS_DIR, PACKAGED_MODEL, SentenceTransformerEmbedder, model_from_env
+from app.assistant import Assistant, AssistantConfig
+from app.embedding import MODELS_DIR, PACKAGED_MODEL, SentenceTransformerEmbedder, default_model
+from app.index import build_index
 
 # name -> (encoder, selector, selector file or None for the encoder's own, other settings)
 VARIANTS: dict[str, tuple[str, str, Path | None, dict[str, bool]]] = {
@@ -27,22 +28,19 @@ VARIANTS: dict[str, tuple[str, str, Path | None, dict[str, bool]]] = {
 }
 
 
-def make_variant(name: str, documents: Path, index: Path, default: Any) -> Any:
-    """An Assistant for the named variant (``default``: the assistant under evaluation,
-    whose embedder is reused when the encoder is the same)."""
-    from app.assistant import Assistant, AssistantConfig
-    from app.index import build_index
-
+def make_variant(name: str, documents: Path, index: Path, evaluated: SentenceTransformerEmbedder) -> Assistant:
+    """An Assistant for the named variant (``evaluated``: the embedder of the assistant under
+    evaluation, reused when the encoder is the same)."""
     spec, selector, selector_path, settings = VARIANTS[name]
-    spec = spec or model_from_env()
+    spec = spec or default_model()
     config = AssistantConfig(
         selector=selector,
         selector_path=selector_path,
         glossary=settings.get("glossary", True),
         abstain_rules=settings.get("abstain_rules", True),
     )
-    if spec == default.embedder.spec:
-        return Assistant(default.embedder, index, config)
+    if spec == evaluated.spec:
+        return Assistant(evaluated, index, config)
     embedder = SentenceTransformerEmbedder(spec)
     own = index.with_name(index.name + ".models") / (spec.removeprefix("package:") if ":" in spec else Path(spec).name)
     build_index(documents, own, embedder)

@@ -91,7 +91,7 @@ class LLMAnswerer:
     def sources(self, base: Answer) -> list[Clause]:
         """The clauses the model may cite: the top retrieved ones, and any the extractive
         answer cites beyond them (comparisons draw on several documents)."""
-        index = self.assistant.state().index
+        index = self.assistant.snapshot().index
         wanted = [r.clause_id for r in base.retrieved[: self.settings.sources]]
         wanted += [c.clause_id for c in base.citations if c.clause_id not in wanted]
         rows = [index.by_id.get(clause_id) for clause_id in wanted]

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.answer import Citation, Evidence
-from app.evaluation.metrics import norm as normalise  # the contract's comparison rule
 from app.records import Clause
+from app.text import EMAIL
+from app.text import norm as normalise  # the contract's comparison rule
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -32,7 +33,6 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*•]\s+|\d+[.)]\s+)")
 _MARKDOWN = re.compile(r"\*\*|__|`")
 _LABEL = re.compile(r"^\s*(?:answer|réponse|回答|答案)\s*[:：]\s*", re.IGNORECASE)
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'\])]+", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,:]\d+)*")
 _NUMBER_WORDS = (
@@ -124,7 +124,7 @@ def key_facts(claim: str) -> list[str]:
     (ages, durations, amounts, dates) written in digits or words."""
     facts: list[str] = []
     rest = claim
-    for pattern in (_EMAIL, _URL):
+    for pattern in (EMAIL, _URL):
         for match in pattern.findall(rest):
             facts.append(match.rstrip(".,;:"))
         rest = pattern.sub(" ", rest)
