@@ -15,38 +15,34 @@ from __future__ import annotations
 from app.web.agent import build_agent_app, compare_presets
 from app.web.config import (
     DEFAULT_RATE_PER_MINUTE,
-    ENV_CONFIG,
-    ENV_FEEDBACK_DB,
-    ENV_PASSWORD,
-    ENV_USER,
     Credentials,
     WebConfig,
     load_config,
 )
-from app.web.customer import _ChatState, build_customer_app, customer_turn_events, render_draft
+from app.web.customer import ChatState, ChatTurns, build_customer_app, render_draft
 from app.web.guards import _LOGIN, MAX_USER_CHARS, RATE_LIMITED, LoginGuard, RateLimiter, client_key
 from app.web.server import build_server, launch
+from app.web.service import CustomerReply, CustomerService, Draft
 
 __all__ = [
     "DEFAULT_RATE_PER_MINUTE",
-    "ENV_CONFIG",
-    "ENV_FEEDBACK_DB",
-    "ENV_PASSWORD",
-    "ENV_USER",
     "MAX_USER_CHARS",
     "RATE_LIMITED",
     "_LOGIN",
+    "ChatState",
+    "ChatTurns",
     "Credentials",
+    "CustomerReply",
+    "CustomerService",
+    "Draft",
     "LoginGuard",
     "RateLimiter",
     "WebConfig",
-    "_ChatState",
     "build_agent_app",
     "build_customer_app",
     "build_server",
     "client_key",
     "compare_presets",
-    "customer_turn_events",
     "launch",
     "load_config",
     "render_draft",
