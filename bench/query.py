@@ -82,9 +82,10 @@ def load_questions(paths: Sequence[Path], limit: int | None) -> list[tuple[str, 
 
 def run(index: Path, datasets: Sequence[Path], rounds: int, limit: int | None, baseline: bool) -> dict[str, Any]:
     from app.assistant import Assistant
+    from app.settings import Settings
 
     questions = load_questions(datasets, limit)
-    assistant = Assistant.from_paths(ROOT / "documents", index)
+    assistant = Assistant.from_settings(Settings.load({"index": index}))
     started = time.perf_counter()
     assistant.warm_up()
     warm_up_s = time.perf_counter() - started
@@ -106,7 +107,7 @@ def run(index: Path, datasets: Sequence[Path], rounds: int, limit: int | None, b
     report: dict[str, Any] = {
         "machine": machine(),
         "index": str(index),
-        "clauses": len(assistant.state().index.clauses),
+        "clauses": len(assistant.snapshot().index.clauses),
         "questions": len(questions),
         "rounds": rounds,
         "warm_up_s": warm_up_s,
@@ -123,7 +124,7 @@ def llamaindex_default(assistant: Any, questions: list[tuple[str, dict[str, Any]
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core.vector_stores import ExactMatchFilter, MetadataFilters
 
-    state = assistant.state()
+    state = assistant.snapshot()
     docs = [Document(text=d.text, metadata={"doc_id": d.doc_id}, id_=d.doc_id) for d in state.index.documents.values()]
     started = time.perf_counter()
     index = VectorStoreIndex.from_documents(docs, embed_model=assistant.embedder.llama_embedding)

@@ -100,24 +100,25 @@ def _eval_items() -> list[Any]:
 def query_one(index: Path, questions: int) -> dict[str, Any]:
     """In this process: load ``index`` and ask the eval questions three ways."""
     from app.assistant import Assistant
+    from app.settings import Settings
     from app.evaluation.metrics import first_relevant_rank, hit_at
-    from app.retrieve import Filters
+    from app.records import Filters
 
     started = time.perf_counter()
-    assistant = Assistant.from_paths(ROOT / "documents", index)
+    assistant = Assistant.from_settings(Settings.load({"index": index}))
     assistant.warm_up()
     load_s = time.perf_counter() - started
     rss_loaded = _rss_mib()
-    state = assistant.state()
+    state = assistant.snapshot()
     items = _eval_items()
-    some_doc = sorted(d for d, m in state.metas.items() if m.brand == BRAND)[0]
+    some_doc = sorted(d for d, m in state.catalog.items() if m.brand == BRAND)[0]
     modes: dict[str, dict[str, str]] = {"unfiltered": {}, "brand filter": {"brand": BRAND}, "doc filter": {}}
     modes["doc filter"] = {"doc_id": some_doc}
     timing: dict[str, list[float]] = {m: [] for m in modes}
     exact = {m: [0, 0] for m in modes}  # [exact dense rankings, checked]
     outside = 0
     for mode, filters in modes.items():
-        allowed = state.retriever.mask(Filters.from_dict(filters))
+        allowed = state.retriever.filter_mask(Filters.from_dict(filters))
         for item in items[:questions]:
             assistant.embedder.clear_cache()  # type: ignore[attr-defined]
             t0 = time.perf_counter()
@@ -125,7 +126,7 @@ def query_one(index: Path, questions: int) -> dict[str, Any]:
             timing[mode].append((time.perf_counter() - t0) * 1000)
             if mode == "unfiltered":
                 continue
-            outside += sum(1 for r in answer.retrieved if not _matches(state.metas[r.doc_id], r.doc_id, filters))
+            outside += sum(1 for r in answer.retrieved if not _matches(state.catalog[r.doc_id], r.doc_id, filters))
             vector = assistant.embedder.embed_query(item.question)
             rows, scores = state.retriever.clauses.top(vector, allowed, 50)
             brute = np.sort(state.index.clause_vectors[np.flatnonzero(allowed)] @ vector)[::-1][:50]
@@ -169,10 +170,10 @@ def _child(args: list[str]) -> dict[str, Any]:
 
 
 def run(sizes: Sequence[int], questions: int, work: Path, threshold: int | None) -> dict[str, Any]:
-    from app.index import ann_threshold_from_env
+    from app.settings import Settings
     from bench.synth import POLICYQA, generate
 
-    ann = threshold or ann_threshold_from_env()
+    ann = threshold or Settings.load().ann_threshold
     out: dict[str, Any] = {"machine": machine(), "ann_threshold": ann, "sizes": []}
     for size in sizes:
         corpus, index = work / f"corpus-{size}", work / f"index-{size}"

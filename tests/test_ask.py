@@ -4,19 +4,14 @@ markers, filters, abstention, versions, Chinese; and the `ask` command line."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from app.answer import markers
 from app.errors import InputError
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = [
     "How long do you keep my data?",
@@ -45,7 +40,7 @@ def assistant(embedder, seed_index):
 
 @pytest.fixture(scope="module")
 def documents(assistant):
-    return {d: doc.text for d, doc in assistant.state().index.documents.items()}
+    return {d: doc.text for d, doc in assistant.snapshot().index.documents.items()}
 
 
 @pytest.mark.parametrize("question", QUESTIONS + OFF_TOPIC)
@@ -169,13 +164,6 @@ def test_bad_questions_are_input_errors(assistant, bad):
         assistant.ask(bad)
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, input=stdin
-    )
-
-
 def test_cli_batch_answers_every_line_in_order(seed_index, tmp_path):
     batch = tmp_path / "batch.jsonl"
     lines = [
@@ -184,7 +172,7 @@ def test_cli_batch_answers_every_line_in_order(seed_index, tmp_path):
         {"id": "c", "question": "Are calls recorded?", "filters": {"doc_id": "cartier-us-privacy-policy-2010"}},
     ]
     batch.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
-    run = _cli("--index", str(seed_index), "ask", "--batch", str(batch), "--json")
+    run = run_cli("--index", str(seed_index), "ask", "--batch", str(batch), "--json")
     assert run.returncode == 0, run.stderr
     answers = [json.loads(line) for line in run.stdout.splitlines()]
     assert [a["id"] for a in answers] == ["a", "b", "c"]
@@ -204,7 +192,7 @@ def test_cli_batch_answers_every_line_in_order(seed_index, tmp_path):
     ],
 )
 def test_cli_input_errors_are_one_line_exit_2(seed_index, args, message):
-    run = _cli("--index", str(seed_index), *args)
+    run = run_cli("--index", str(seed_index), *args)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
@@ -214,7 +202,7 @@ def test_cli_input_errors_are_one_line_exit_2(seed_index, args, message):
 def test_cli_bad_batch_line_names_the_line_and_field(seed_index, tmp_path):
     batch = tmp_path / "b.jsonl"
     batch.write_text('{"id": "a", "question": "ok?"}\n{"id": "b"}\n', encoding="utf-8")
-    run = _cli("--index", str(seed_index), "ask", "--batch", str(batch), "--json")
+    run = run_cli("--index", str(seed_index), "ask", "--batch", str(batch), "--json")
     assert run.returncode == 2
     assert f"{batch}:2: field 'question'" in run.stderr
     assert len(run.stdout.splitlines()) == 1  # the good line before it was answered
@@ -235,15 +223,19 @@ def test_batch_files_with_a_bom_a_folder_or_deep_nesting(tmp_path):
 
 
 def test_cli_without_an_index_says_to_ingest(tmp_path):
-    run = _cli("--index", str(tmp_path / "none"), "ask", "hello?")
+    run = run_cli("--index", str(tmp_path / "none"), "ask", "hello?")
     assert run.returncode == 2
     assert "run `privacy-assistant ingest` first" in run.stderr
 
 
 def test_question_length_limit_is_configuration():
     from app.assistant import AssistantConfig
+    from app.settings import Settings
 
-    assert AssistantConfig.from_env({}).max_question_chars == 2000
-    assert AssistantConfig.from_env({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "500"}).max_question_chars == 500
+    def config(env: dict[str, str]) -> AssistantConfig:
+        return AssistantConfig.from_settings(Settings.load(environ=env))
+
+    assert config({}).max_question_chars == 2000
+    assert config({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "500"}).max_question_chars == 500
     with pytest.raises(InputError, match="PRIVACY_ASSISTANT_MAX_QUESTION_CHARS"):
-        AssistantConfig.from_env({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "lots"})
+        config({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "lots"})

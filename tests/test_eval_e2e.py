@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import CliResult, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "evals" / "dev.jsonl"
@@ -52,23 +51,13 @@ def _eval_set(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def eval_run(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+def eval_run(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[CliResult, Path]:
     tmp = tmp_path_factory.mktemp("eval-e2e")
     dataset = tmp / "six.jsonl"
     _eval_set(dataset)
     out = tmp / "rep"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    command = [sys.executable, "-m", "app.cli", "--documents", "documents", "--index", str(seed_index)]
-    command += ["eval", "--dataset", str(dataset), "--json", "--out", str(out)]
-    proc = subprocess.run(
-        command,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return proc, out
+    args = ["--documents", "documents", "--index", str(seed_index)]
+    return run_cli(*args, "eval", "--dataset", str(dataset), "--json", "--out", str(out)), out
 
 
 def test_exit_status_zero(eval_run) -> None:

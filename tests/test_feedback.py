@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from app.errors import InputError
-from app.feedback import ENV_PATH, FeedbackStore, default_path
+from app.feedback import FeedbackStore
+from app.settings import Settings
 
 
 @pytest.fixture
@@ -98,11 +99,11 @@ def test_logging_never_sees_the_raw_text(store: FeedbackStore, caplog: pytest.Lo
 
 
 def test_path_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(ENV_PATH, str(tmp_path / "x.sqlite3"))
-    assert default_path() == tmp_path / "x.sqlite3"
+    monkeypatch.delenv("PRIVACY_ASSISTANT_CONFIG", raising=False)
+    monkeypatch.setenv("PRIVACY_ASSISTANT_FEEDBACK_DB", str(tmp_path / "x.sqlite3"))
     assert FeedbackStore().path == tmp_path / "x.sqlite3"
-    monkeypatch.delenv(ENV_PATH)
-    assert default_path() == Path("feedback.sqlite3")
+    monkeypatch.delenv("PRIVACY_ASSISTANT_FEEDBACK_DB")
+    assert Settings.load().feedback_db == Path("feedback.sqlite3")
 
 
 @pytest.mark.parametrize(

@@ -6,18 +6,17 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import faiss
 import pytest
 
 from app.documents import load_documents
-from app.errors import IndexError_, InputError
+from app.errors import IndexNotReady, InputError
 from app.index import CURRENT, build_index, current_build, load_index, manifest_of, texts_to_embed
 from app.splitter import SplitterConfig, split_document
-from tests.conftest import DOCUMENTS, ROOT, SEED_IDS, FakeEmbedder, copy_index
+from tests.conftest import DOCUMENTS, SEED_IDS, FakeEmbedder, copy_index
+from tests.helpers import run_cli
 
 HW = "harry-winston-privacy-policy-2015"
 NEW_PARAGRAPH = "Test clause: we keep test data for exactly forty-two days."
@@ -207,7 +206,7 @@ def test_truncated_vector_store_is_refused(seed_index, tmp_path):
     assert tmp_path in build.parents  # the copy's link resolves into the copy
     store = build / "default__vector_store.json"
     store.write_bytes(store.read_bytes()[:100])
-    with pytest.raises(IndexError_, match=r"re-run `privacy-assistant ingest`") as info:
+    with pytest.raises(IndexNotReady, match=r"re-run `privacy-assistant ingest`") as info:
         load_index(index_dir)
     assert "default__vector_store.json" in str(info.value)
     load_index(seed_index)  # the original is untouched
@@ -216,14 +215,14 @@ def test_truncated_vector_store_is_refused(seed_index, tmp_path):
 @pytest.mark.slow
 def test_other_model_identity_is_refused(seed_index, embedder):
     other = {**embedder.identity, "spec": "package:some_other_model", "dimension": 768}
-    with pytest.raises(IndexError_, match="ingest") as info:
+    with pytest.raises(IndexNotReady, match="ingest") as info:
         load_index(seed_index, expected={"model": other})
     assert "model" in str(info.value)
 
 
 @pytest.mark.slow
 def test_other_splitter_is_refused(seed_index, embedder):
-    with pytest.raises(IndexError_, match="ingest"):
+    with pytest.raises(IndexNotReady, match="ingest"):
         load_index(seed_index, expected=manifest_of(embedder.identity, SplitterConfig(max_chars=300)))
 
 
@@ -361,14 +360,14 @@ def test_concurrent_ingest_is_refused(fake_build):
 
 
 def test_missing_index_is_reported(tmp_path):
-    with pytest.raises(IndexError_, match="ingest"):
+    with pytest.raises(IndexNotReady, match="ingest"):
         load_index(tmp_path / "nothing-here")
 
 
 def test_unreadable_manifest_is_reported(fake_build, tmp_path):
     _, index_dir, _ = fake_build
     (current_build(index_dir) / "manifest.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(IndexError_, match=r"re-run `privacy-assistant ingest`"):
+    with pytest.raises(IndexNotReady, match=r"re-run `privacy-assistant ingest`"):
         load_index(index_dir)
 
 
@@ -379,14 +378,14 @@ def test_a_manifest_cannot_switch_its_integrity_check_off(fake_build, files):
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest["files"] = files
     path.write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(IndexError_, match=r"re-run `privacy-assistant ingest`"):
+    with pytest.raises(IndexNotReady, match=r"re-run `privacy-assistant ingest`"):
         load_index(index_dir)
 
 
 def test_deleted_index_file_is_reported(fake_build):
     _, index_dir, _ = fake_build
     (current_build(index_dir) / "clauses.jsonl").unlink()
-    with pytest.raises(IndexError_, match=r"clauses\.jsonl"):
+    with pytest.raises(IndexNotReady, match=r"clauses\.jsonl"):
         load_index(index_dir)
 
 
@@ -403,7 +402,7 @@ def test_reingest_repairs_a_corrupted_index(fake_build):
     docs, index_dir, _ = fake_build
     store = current_build(index_dir) / "default__vector_store.json"
     store.write_bytes(store.read_bytes()[:100])
-    with pytest.raises(IndexError_, match="ingest"):
+    with pytest.raises(IndexNotReady, match="ingest"):
         load_index(index_dir)
     build_index(docs, index_dir, FakeEmbedder())  # what the message tells the user to do
     load_index(index_dir)
@@ -426,13 +425,6 @@ def test_catalogue_change_reaches_the_index(fake_build):
 # --- the command line ----------------------------------------------------------------------------
 
 
-def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
 def _one_error_line(stderr: str) -> str:
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
@@ -445,7 +437,7 @@ def test_cli_ingest_empty_file(tmp_path):
     docs.mkdir()
     (docs / "good.txt").write_text("We keep your data for one year and then delete it for good.\n", encoding="utf-8")
     (docs / "empty.txt").write_bytes(b"")
-    result = _cli("--documents", str(docs), "--index", str(tmp_path / "index"), "ingest")
+    result = run_cli("--documents", str(docs), "--index", str(tmp_path / "index"), "ingest")
     assert result.returncode == 2
     line = _one_error_line(result.stderr)
     assert str(docs / "empty.txt") in line
@@ -454,19 +446,19 @@ def test_cli_ingest_empty_file(tmp_path):
 
 
 def test_cli_ingest_missing_documents_folder(tmp_path):
-    result = _cli("--documents", "/nonexistent", "--index", str(tmp_path / "index"), "ingest")
+    result = run_cli("--documents", "/nonexistent", "--index", str(tmp_path / "index"), "ingest")
     assert result.returncode == 2
     assert "/nonexistent" in _one_error_line(result.stderr)
 
 
 def test_cli_usage_error_is_one_line():
-    result = _cli("frobnicate")
+    result = run_cli("frobnicate")
     assert result.returncode == 2
     _one_error_line(result.stderr)
 
 
 def test_cli_ask_without_index(tmp_path):
-    result = _cli("--index", str(tmp_path / "no-index"), "ask", "How long do you keep my data?")
+    result = run_cli("--index", str(tmp_path / "no-index"), "ask", "How long do you keep my data?")
     assert result.returncode == 2
     assert "ingest" in _one_error_line(result.stderr)
 
@@ -474,7 +466,7 @@ def test_cli_ask_without_index(tmp_path):
 @pytest.mark.slow
 def test_cli_ingest_up_to_date(seed_index, tmp_path):
     index_dir = copy_index(seed_index, tmp_path / "index")
-    result = _cli("--documents", str(DOCUMENTS), "--index", str(index_dir), "ingest")
+    result = run_cli("--documents", str(DOCUMENTS), "--index", str(index_dir), "ingest")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "index up to date: 5 documents" in result.stdout

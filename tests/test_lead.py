@@ -65,9 +65,10 @@ def test_no_reader_means_no_lead(tmp_path: Path) -> None:
 def test_lead_settings_from_the_environment(tmp_path: Path) -> None:
     from app.assistant import AssistantConfig
     from app.errors import InputError
+    from app.settings import Settings
 
     env = {"PRIVACY_ASSISTANT_READER": str(tmp_path), "PRIVACY_ASSISTANT_LEAD_THRESHOLD": "0"}
-    config = AssistantConfig.from_env(env)
+    config = AssistantConfig.from_settings(Settings.load(environ=env))
     assert config.reader_path == tmp_path and config.lead_threshold == 0.0
     with pytest.raises(InputError, match="PRIVACY_ASSISTANT_LEAD_THRESHOLD"):
-        AssistantConfig.from_env({"PRIVACY_ASSISTANT_LEAD_THRESHOLD": "high"})
+        Settings.load(environ={"PRIVACY_ASSISTANT_LEAD_THRESHOLD": "high"})

@@ -1,4 +1,4 @@
-"""Pure metric functions, the runner's aggregate and the eval-set loader, against hand-computed tables."""
+"""Pure metric functions, the scorer's aggregate and the eval-set loader, against hand-computed tables."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from app.errors import InputError
 from app.evaluation import metrics as m
 from app.evaluation.dataset import EvalItem, load_eval_set
 from app.evaluation.metrics import Source, Unit
-from app.evaluation.runner import aggregate, score_item
+from app.evaluation.scoring import aggregate, score_item
 
 # -- norm ---------------------------------------------------------------------------------------
 
@@ -267,7 +267,7 @@ def test_percentile_hand_values() -> None:
     assert m.percentile([], 50) == 0.0
 
 
-# -- runner aggregate -------------------------------------------------------------------------------
+# -- scoring aggregate ------------------------------------------------------------------------------
 
 
 def _item(

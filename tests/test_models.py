@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.embedding import DEFAULT_MODEL, PACKAGED_MODEL, SentenceTransformerEmbedder, model_from_env
+from app.embedding import DEFAULT_MODEL, PACKAGED_MODEL, SentenceTransformerEmbedder, default_model
 from app.selection import Selector
+from app.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -21,8 +22,8 @@ POLICYQA = ROOT.parent / "shared" / "datasets" / "policyqa" / "dev.json"
 
 def test_the_shipped_model_is_the_default_and_small() -> None:
     assert MODEL.is_relative_to(ROOT / "models") and (MODEL / "config.json").is_file()
-    assert model_from_env({}) == DEFAULT_MODEL
-    assert model_from_env({"PRIVACY_ASSISTANT_MODEL": PACKAGED_MODEL}) == PACKAGED_MODEL
+    assert default_model("") == DEFAULT_MODEL
+    assert default_model(Settings.load(environ={"PRIVACY_ASSISTANT_MODEL": PACKAGED_MODEL}).model) == PACKAGED_MODEL
     weights = sum(p.stat().st_size for p in (ROOT / "models").rglob("*.safetensors"))
     assert weights <= 100 * 2**20  # the encoder and the reader, fp16: about 43 MB each
     assert (MODEL / "README.md").is_file()  # the model card

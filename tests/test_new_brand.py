@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.assistant import Assistant
+from app.catalog import default_documents
 from app.index import build_index
-from app.query import default_documents
 from app.render import policy_choices
 from app.web import compare_presets
 
@@ -77,13 +77,13 @@ def test_the_new_brand_is_answered_by_brand_and_region_in_both_languages(assista
 def test_the_new_regional_policy_stays_out_of_unscoped_questions(assistant: Assistant) -> None:
     answer = assistant.ask("How long do you keep my data?")
     assert all(c.doc_id != DOC_ID for c in answer.citations)
-    assert DOC_ID not in default_documents(assistant.state().metas, "en")
+    assert DOC_ID not in default_documents(assistant.snapshot().catalog, "en")
     cartier = assistant.ask("How long does Cartier keep my data?")
     assert all(c.doc_id != DOC_ID for c in cartier.citations)
 
 
 def test_the_catalogue_names_it_for_customers_and_agents(assistant: Assistant) -> None:
-    metas = assistant.state().metas
+    metas = assistant.snapshot().catalog
     assert ("Maison Lune — Japan · 月亮之家 — 日本", DOC_ID) in policy_choices(metas, include_superseded=False)
     assert all(DOC_ID not in pair for _, pair in compare_presets(metas))  # regional: no default preset
     assert ("Cartier vs Harry Winston", ("cartier-privacy-policy-2024", "harry-winston-privacy-policy-2015")) in (

@@ -109,7 +109,7 @@ def test_any_question_gives_an_input_error_or_a_valid_answer(assistant, question
     except InputError as exc:
         assert "\n" not in str(exc)
         return
-    docs = assistant.state().index.documents
+    docs = assistant.snapshot().index.documents
     data = answer.to_json()
     assert data["answer"].strip()
     assert sorted(set(markers(data["answer"]))) == [c["n"] for c in data["citations"]]

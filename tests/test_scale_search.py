@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.index import build_index, clause_vectors_from, load_index, new_faiss_index
-from app.records import Clause, Span
-from app.retrieve import Filters, HybridRetriever, VectorSearch, _top_rows
+from app.records import Clause, Filters, Span
+from app.retrieve import HybridRetriever, VectorSearch, _top_rows
 
 
 def _unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -95,10 +95,10 @@ def test_seed_index_as_ivf_answers_filters_exactly(ivf_index, fake_embedder):
     retriever = HybridRetriever(ivf_index)
     query = fake_embedder.embed_query("how long do you keep my personal information")
     for doc_id in ("harry-winston-privacy-policy-2015", "cartier-conditions-of-sale"):
-        allowed = retriever.mask(Filters(doc_id=doc_id))
+        allowed = retriever.filter_mask(Filters(doc_id=doc_id))
         hits = retriever.search(query, ["keep", "person", "inform"], allowed, 10)
         assert hits and all(h.clause.doc_id == doc_id for h in hits)
-    allowed = retriever.mask(Filters(brand="Cartier"))
+    allowed = retriever.filter_mask(Filters(brand="Cartier"))
     hits = retriever.search(query, ["keep"], allowed, 10)
     assert hits and all(h.clause.doc_id.startswith("cartier") for h in hits)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.answer import Answer, Citation, Retrieved
-from app.followup import SCOPE_WORDS, rewrite_followup
+from app.followup import rewrite_followup
 from app.records import Clause, DocumentMeta
 from app.render import (
     anchor_id,
@@ -28,6 +28,7 @@ from app.render import (
     render_user_message,
     retrieval_rows,
 )
+from app.text import REGION_WORDS
 from app.web import Credentials, LoginGuard, load_config
 
 DOC = (
@@ -251,7 +252,7 @@ def test_format_date(iso: str, lang: str, shown: str) -> None:
 
 TOPIC = "How long do you keep my data?"
 # What the chat passes: the generic region words and the catalogue's brands and aliases.
-SCOPE = SCOPE_WORDS | {"Harry Winston", "海瑞温斯顿", "Cartier", "卡地亚"}
+SCOPE = REGION_WORDS | {"Harry Winston", "海瑞温斯顿", "Cartier", "卡地亚"}
 
 
 @pytest.mark.parametrize(("message", "asked"), [
@@ -362,10 +363,11 @@ def test_server_routes(seed_index: Path, tmp_path: Path, with_agent: bool) -> No
     from fastapi.testclient import TestClient
 
     from app.assistant import Assistant
+    from app.settings import Settings
     from app.web import WebConfig, build_server
 
     credentials = Credentials("ana", "pw-123") if with_agent else None
-    app = build_server(Assistant.from_paths(Path("documents"), seed_index),
+    app = build_server(Assistant.from_settings(Settings.load({"index": seed_index})),
                        WebConfig(credentials, tmp_path / "fb.sqlite3"))
     with TestClient(app) as client:
         page = client.get("/")

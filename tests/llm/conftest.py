@@ -7,15 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, stop
+from tests.helpers import free_port, stop, wait_until_up
 
 MAX_TOKENS = 96  # the tiny model rambles; a short cap keeps the group within minutes
 
@@ -43,19 +40,8 @@ def llm_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {server.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base_url + "/models", timeout=2) as response:
-                    if json.load(response)["data"]:
-                        break
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer within 90 s: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
+        # up once the model is loaded: the model list names it
+        wait_until_up(base_url + "/models", server, log_path, timeout=90, ready=lambda r: bool(json.load(r)["data"]))
         yield base_url
     finally:
         stop(server, timeout=10)

@@ -19,7 +19,7 @@ from app.feedback import FeedbackStore
 from app.index import build_index
 from app.llm import EXTRACTIVE, FALLBACK, LLMAnswerer, LLMConfig, LLMSettings, OpenAIBackend
 from app.llm.validate import marker_numbers
-from app.web import _ChatState, customer_turn_events
+from app.web import ChatState, ChatTurns, CustomerReply, CustomerService, Draft
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +65,7 @@ def assert_held_to_the_standard(answer: Answer, assistant: Assistant) -> None:
     an LLM answer's every sentence ends with its markers."""
     generator = answer.extras["generator"]
     assert generator.startswith("llm:") or generator in (FALLBACK, EXTRACTIVE)
-    documents = assistant.state().index.documents
+    documents = assistant.snapshot().index.documents
     assert answer.citations or answer.abstained
     for c in answer.citations:
         assert documents[c.doc_id].text[c.start : c.end] == c.quote
@@ -153,7 +153,7 @@ def test_ask_json_with_the_server_configured(seed_index, llm_env, capsys, assist
     assert code == 0
     assert out["generator"].startswith("llm:gemma-3-270m") or out["generator"] == FALLBACK
     assert isinstance(out["dropped"], list)
-    documents = assistant.state().index.documents
+    documents = assistant.snapshot().index.documents
     for c in out["citations"]:
         assert documents[c["doc_id"]].text[c["start"] : c["end"]] == c["quote"]
 
@@ -162,12 +162,13 @@ def test_ask_json_with_the_server_configured(seed_index, llm_env, capsys, assist
 def test_the_chat_streams_the_reply_then_shows_the_validated_answer(assistant, llm_server, tmp_path):
     llm = LLMAnswerer(assistant, Recording(llm_server), SETTINGS)
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    events = list(customer_turn_events(assistant, store, _ChatState(), QUESTIONS[0], "", "en", False, llm))
-    drafts, (reply, answer, _) = events[:-1], events[-1]
-    assert drafts and all(isinstance(d, str) for d in drafts)
-    assert answer is not None
-    assert_held_to_the_standard(answer, assistant)
-    assert "pa-citation" in reply
+    service = CustomerService(assistant, store, llm=llm)
+    *drafts, last = service.turn(QUESTIONS[0])
+    assert drafts and all(isinstance(d, Draft) for d in drafts)
+    assert isinstance(last, CustomerReply) and last.answer is not None
+    assert_held_to_the_standard(last.answer, assistant)
+    history, _, _ = ChatTurns(service).respond(QUESTIONS[0], "", ChatState())
+    assert "pa-citation" in history[-1]["content"]
 
 
 def test_without_configuration_nothing_changes(seed_index, assistant, capsys, monkeypatch):

@@ -18,8 +18,9 @@ from app.llm.backend import fold_system
 from app.llm.prompt import build_messages
 from app.llm.validate import key_facts, marker_numbers, split_reply, strip_markers, validate
 from app.records import Clause
+from app.settings import Settings
 from app.splitter import split_sentences
-from app.web import _ChatState, customer_turn_events, render_draft
+from app.web import ChatState, ChatTurns, CustomerReply, CustomerService, Draft, render_draft
 
 POLICY = """Example Privacy Policy
 
@@ -301,14 +302,14 @@ def test_dropped_share_and_fallbacks(assistant):
 
 
 def test_nothing_is_configured_without_a_base_url():
-    assert LLMConfig.from_env({}) is None
-    assert LLMConfig.from_env({"PRIVACY_ASSISTANT_LLM_MODEL": "m"}) is None
+    assert LLMConfig.from_settings(Settings.load(environ={})) is None
+    assert LLMConfig.from_settings(Settings.load(environ={"PRIVACY_ASSISTANT_LLM_MODEL": "m"})) is None
 
 
 def test_configuration_from_the_environment_and_flags():
     env = {"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://127.0.0.1:8080/v1/", "PRIVACY_ASSISTANT_LLM_MODEL": "m",
            "PRIVACY_ASSISTANT_LLM_API_KEY": "sekrit", "PRIVACY_ASSISTANT_LLM_TIMEOUT": "5"}
-    config = LLMConfig.from_env(env, model="other", base_url=None)
+    config = LLMConfig.from_settings(Settings.load({"llm_model": "other", "llm_base_url": None}, env))
     assert config is not None
     assert (config.base_url, config.model, config.api_key, config.timeout_s) == ("http://127.0.0.1:8080/v1", "other",
                                                                                  "sekrit", 5.0)
@@ -318,16 +319,16 @@ def test_configuration_from_the_environment_and_flags():
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "localhost:8080"}, "must start with http"),
-        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_TIMEOUT": "soon"}, "not a number"),
-        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_MAX_TOKENS": "0"}, "1–8192"),
+        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "localhost:8080"}, "starting with http"),
+        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_TIMEOUT": "soon"}, "LLM_TIMEOUT='soon'"),
+        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_MAX_TOKENS": "0"}, "1–8,192"),
     ],
 )
 def test_bad_configuration_is_an_input_error(env, message):
     from app.errors import InputError
 
     with pytest.raises(InputError, match=message):
-        LLMConfig.from_env(env)
+        LLMConfig.from_settings(Settings.load(environ=env))
 
 
 
@@ -335,12 +336,15 @@ def test_the_chat_streams_drafts_then_the_checked_reply(assistant, tmp_path):
     n = source_number(assistant, "retaining")
     llm = LLMAnswerer(assistant, Canned(f"{RETENTION} [{n}] We sell data [{n}]."), LLMSettings(support=0.6))
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    events = list(customer_turn_events(assistant, store, _ChatState(), QUESTION, "", "en", False, llm))
-    drafts, (reply, answer, asked) = events[:-1], events[-1]
-    assert drafts[-1] == f"{RETENTION} [{n}] We sell data [{n}]."
+    service = CustomerService(assistant, store, llm=llm)
+    *drafts, last = service.turn(QUESTION)
+    assert isinstance(last, CustomerReply) and last.answer is not None and last.question == QUESTION
+    assert last.answer.extras["generator"] == "llm:canned"
+    assert all(isinstance(d, Draft) for d in drafts) and drafts[-1].text == f"{RETENTION} [{n}] We sell data [{n}]."
+    history, _, _ = ChatTurns(service).respond(QUESTION, "", ChatState())
+    reply = history[-1]["content"]
     assert "We sell data" not in reply and RETENTION in reply and "pa-citation" in reply
-    assert answer is not None and answer.extras["generator"] == "llm:canned" and asked == QUESTION
-    assert "We sell data" in render_draft(drafts[-1], "en") and "<script>" not in render_draft("<script>", "en")
+    assert "We sell data" in render_draft(drafts[-1].text, "en") and "<script>" not in render_draft("<script>", "en")
 
 
 @pytest.mark.parametrize(
@@ -364,5 +368,5 @@ def test_rules_go_into_the_user_message_when_the_server_drops_system_messages():
     assert [m["role"] for m in folded] == ["user"]
     assert folded[0]["content"] == messages[0]["content"] + "\n\n" + messages[1]["content"]
     env = {"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_SYSTEM_ROLE": "no"}
-    config = LLMConfig.from_env(env)
+    config = LLMConfig.from_settings(Settings.load(environ=env))
     assert config is not None and config.system_role is False
