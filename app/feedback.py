@@ -63,12 +63,27 @@ def _now() -> str:
 
 
 class FeedbackStore:
-    """Append-only SQLite store of feedback and of the (redacted) conversation log."""
+    """Append-only store of feedback and of the (redacted) conversation log: SQLite, the
+    default, here; PostgreSQL for replicas sharing state (app/pgstate.py) overrides the
+    two methods that speak SQL (`_insert`, `_select`)."""
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else Settings.load().feedback_db
         self._lock = threading.Lock()
         self._ready = False
+
+    def _insert(self, table: str, row: dict[str, object]) -> int:
+        """Insert one row; its id."""
+        sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
+        with closing(self._connect()) as conn, conn:
+            return int(conn.execute(sql, tuple(row.values())).lastrowid or 0)
+
+    def _select(self, sql: str) -> list[tuple[object, ...]]:
+        """Rows of a query (none when nothing was ever stored)."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            return list(conn.execute(sql).fetchall())
 
     def _connect(self) -> sqlite3.Connection:
         if not self._ready:
@@ -95,28 +110,25 @@ class FeedbackStore:
             raise InputError(f"feedback view must be one of {', '.join(VIEWS)}, not {view!r}")
         if rating not in (-1, 1):
             raise InputError(f"feedback rating must be +1 or -1, not {rating!r}")
-        row = (_now(), view, redact_text(question), answer, json.dumps(list(clause_ids)), rating,
-               redact_text(comment.strip()[:MAX_COMMENT_CHARS]))
-        with closing(self._connect()) as conn, conn:
-            cur = conn.execute(
-                "INSERT INTO feedback (created_at, view, question, answer, clause_ids, rating, comment)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            new_id = int(cur.lastrowid or 0)
-        log.info("feedback %+d on %s answer to %r", rating, view, row[2])
-        return FeedbackRow(new_id, row[0], view, row[2], answer, tuple(clause_ids), rating, row[6])
+        row: dict[str, object] = {
+            "created_at": _now(), "view": view, "question": redact_text(question), "answer": answer,
+            "clause_ids": json.dumps(list(clause_ids)), "rating": rating,
+            "comment": redact_text(comment.strip()[:MAX_COMMENT_CHARS]),
+        }  # fmt: skip
+        new_id = self._insert("feedback", row)
+        log.info("feedback %+d on %s answer to %r", rating, view, row["question"])
+        return FeedbackRow(new_id, str(row["created_at"]), view, str(row["question"]), answer, tuple(clause_ids),
+                           rating, str(row["comment"]))  # fmt: skip
 
     def log_message(
         self, *, view: str, question: str, answer: str, clause_ids: Sequence[str], abstained: bool
     ) -> None:
         """Keep a question and its answer for review; the question is redacted first."""
-        with closing(self._connect()) as conn, conn:
-            conn.execute(
-                "INSERT INTO messages (created_at, view, question, answer, clause_ids, abstained)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (_now(), view, redact_text(question), answer, json.dumps(list(clause_ids)), int(abstained)),
-            )
+        row: dict[str, object] = {
+            "created_at": _now(), "view": view, "question": redact_text(question), "answer": answer,
+            "clause_ids": json.dumps(list(clause_ids)), "abstained": bool(abstained),
+        }  # fmt: skip
+        self._insert("messages", row)
 
     def record_exchange(self, view: str, question: str, answer: Answer) -> None:
         """Keep a question and the answer it got (text, cited clauses, abstention)."""
@@ -130,21 +142,15 @@ class FeedbackStore:
 
     def rows(self) -> list[FeedbackRow]:
         """All feedback, oldest first."""
-        if not self.path.exists():
-            return []
-        with closing(self._connect()) as conn:
-            cur = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
-            return [_row(r) for r in cur.fetchall()]
+        return [_row(r) for r in self._select(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")]
 
     def messages(self) -> Iterator[dict[str, object]]:
         """The conversation log, oldest first."""
-        if not self.path.exists():
-            return
-        with closing(self._connect()) as conn:
-            cur = conn.execute("SELECT created_at, view, question, answer, clause_ids, abstained FROM messages")
-            for created_at, view, question, answer, clause_ids, abstained in cur.fetchall():
-                yield {"created_at": created_at, "view": view, "question": question, "answer": answer,
-                       "clause_ids": json.loads(clause_ids), "abstained": bool(abstained)}
+        columns = "created_at, view, question, answer, clause_ids, abstained"
+        rows = self._select(f"SELECT {columns} FROM messages ORDER BY id")
+        for created_at, view, question, answer, clause_ids, abstained in rows:
+            yield {"created_at": created_at, "view": view, "question": question, "answer": answer,
+                   "clause_ids": json.loads(str(clause_ids)), "abstained": bool(abstained)}
 
     def export_csv(self, target: Path | None = None) -> str:
         """All feedback as CSV (clause ids joined by spaces); written to `target` if given."""

@@ -106,7 +106,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("agent_password", "PRIVACY_ASSISTANT_AGENT_PASSWORD", "agent.password", "", str,
          "agent console password (no default: the console is closed without one)", secret=True),
     Knob("feedback_db", "PRIVACY_ASSISTANT_FEEDBACK_DB", "feedback.db", Path("feedback.sqlite3"), Path,
-         "feedback and message database (SQLite)"),
+         "feedback and message database (SQLite), when no database_url is set"),
+    Knob("database_url", "PRIVACY_ASSISTANT_DATABASE_URL", "database.url", "", _text,
+         "PostgreSQL shared by replicas (postgresql://…): feedback, messages, sign-in lockouts, rate limits",
+         secret=True),
     Knob("trusted_proxies", "PRIVACY_ASSISTANT_TRUSTED_PROXIES", "server.trusted_proxies", (), _networks,
          "reverse proxies whose X-Forwarded-For is believed"),
     Knob("host", "PRIVACY_ASSISTANT_HOST", "server.host", "127.0.0.1", _text, "address `serve` listens on", "--host"),
@@ -142,6 +145,7 @@ class Settings:
     agent_user: str = ""
     agent_password: str = field(default="", repr=False)
     feedback_db: Path = Path("feedback.sqlite3")
+    database_url: str = field(default="", repr=False)
     trusted_proxies: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 7860

@@ -273,3 +273,11 @@ def test_an_assistant_on_the_fake_embedder_answers_from_its_scope(snapshot: Inde
     assert {c.doc_id for c in answer.citations} == {"nova-2024"}
     old = assistant.ask("How long did the 2019 policy keep my information?")
     assert {r.doc_id for r in old.retrieved} == {"nova-2019"}
+
+
+def test_an_unreachable_database_is_one_line_naming_the_setting() -> None:
+    from app.pgstate import DatabaseError, connect
+
+    with pytest.raises(DatabaseError) as caught:
+        connect("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1", timeout_s=2)
+    assert str(caught.value).startswith("database_url: cannot use the database") and "\n" not in str(caught.value)

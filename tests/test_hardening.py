@@ -14,6 +14,7 @@ import pytest
 
 from app.text import clean_input, encodable
 from app.web import _LOGIN, MAX_USER_CHARS, Credentials, LoginGuard, load_config
+from app.web.guards import MemoryFailureLog
 from tests.helpers import serving
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,11 +53,12 @@ def test_failures_from_one_client_never_lock_out_another() -> None:
 
 
 def test_failed_logins_with_distinct_huge_names_keep_memory_bounded() -> None:
-    guard = LoginGuard(Credentials(USER, PASSWORD), max_entries=1_000)
+    failures = MemoryFailureLog(max_entries=1_000)
+    guard = LoginGuard(Credentials(USER, PASSWORD), failures=failures)
     for i in range(5_000):
         _attempt(guard, f"10.1.{i // 250}.{i % 250}", f"{i}-" + "x" * 300_000, "p")
-    assert len(guard) <= 1_000
-    assert all(len(user) <= MAX_USER_CHARS for _, user in guard._failures)
+    assert len(failures) <= 1_000
+    assert all(len(user) <= MAX_USER_CHARS for _, user in failures._failures)
     assert _attempt(guard, "10.9.9.9", USER + "x" * 300, PASSWORD)[0] is False  # an over-long name never matches
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from app.errors import InputError
 from app.web import DEFAULT_RATE_PER_MINUTE, RATE_LIMITED, RateLimiter, client_key, load_config
+from app.web.guards import MemoryBuckets
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD = ROOT / "bench" / "load.py"
@@ -71,26 +72,26 @@ def test_clients_have_their_own_buckets() -> None:
 def test_zero_rate_never_limits() -> None:
     limiter = RateLimiter(per_minute=0, clock=Clock())
     assert all(limiter.allow("a") for _ in range(1000))
-    assert len(limiter) == 0
+    assert len(limiter.buckets) == 0
 
 
 def test_idle_buckets_are_dropped_so_memory_stays_bounded() -> None:
     clock = Clock()
-    limiter = RateLimiter(per_minute=60, burst=1, clock=clock, max_clients=100)
+    limiter = RateLimiter(per_minute=60, burst=1, clock=clock, buckets=MemoryBuckets(max_clients=100))
     for n in range(1000):
         limiter.allow(f"client-{n}")
         clock.now += 1.0  # each bucket is full again a second later
-    assert len(limiter) <= 101
-    busy = RateLimiter(per_minute=60, burst=1, clock=clock, max_clients=3)
+    assert len(limiter.buckets) <= 101
+    busy = RateLimiter(per_minute=60, burst=1, clock=clock, buckets=MemoryBuckets(max_clients=3))
     for n in range(5):
         busy.allow(f"c{n}")
     assert not busy.allow("c0")  # still-empty buckets are kept: pruning never resets a limit
 
 
 def test_client_key_is_the_connecting_address() -> None:
-    assert client_key(SimpleNamespace(client=SimpleNamespace(host="127.0.0.1"))) == "127.0.0.1"  # type: ignore[arg-type]
+    assert client_key(SimpleNamespace(client=SimpleNamespace(host="127.0.0.1"))) == "127.0.0.1"
     assert client_key(None) == "unknown"
-    assert client_key(SimpleNamespace(client=None)) == "unknown"  # type: ignore[arg-type]
+    assert client_key(SimpleNamespace(client=None)) == "unknown"
 
 
 def test_rate_limited_message_is_polite_in_both_languages() -> None:

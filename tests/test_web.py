@@ -383,3 +383,6 @@ def test_server_routes(seed_index: Path, tmp_path: Path, with_agent: bool) -> No
         else:
             assert "agent console is disabled" in agent.text
         assert client.get("/config").status_code == 200  # the customer chat needs no login
+        health = client.get("/healthz")  # for a load balancer: the index is loaded, the database is SQLite
+        assert health.status_code == 200 and health.json()["database"] == "sqlite"
+        assert health.json()["index"]["clauses"] > 300

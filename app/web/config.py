@@ -34,12 +34,15 @@ class WebConfig:
     # Addresses of reverse proxies whose X-Forwarded-For is believed; none by default, so a
     # client cannot pick its own rate-limit bucket or login identity with a header.
     trusted_proxies: tuple[str, ...] = ()
+    database_url: str = field(default="", repr=False)  # PostgreSQL shared by replicas; "": SQLite + memory
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebConfig:
         user = settings.agent_user
         credentials = Credentials(user, settings.agent_password) if user and settings.agent_password else None
-        return cls(credentials, settings.feedback_db, settings.rate_per_minute, settings.trusted_proxies)
+        return cls(
+            credentials, settings.feedback_db, settings.rate_per_minute, settings.trusted_proxies, settings.database_url
+        )
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -28,29 +28,69 @@ MAX_USER_CHARS = 128
 MAX_PASSWORD_CHARS = 1024
 
 
+class FailureLog(Protocol):
+    """Where failed sign-ins are kept: in this process, or shared by the replicas (PostgreSQL)."""
+
+    def recent(self, key: tuple[str, str], since: float) -> list[float]:
+        """The times of ``key``'s failures after ``since``, oldest first (older ones are forgotten)."""
+        ...
+
+    def record(self, key: tuple[str, str], at: float, keep: int) -> None:
+        """Add a failure of ``key``; only its last ``keep`` need to be kept."""
+        ...
+
+
+class MemoryFailureLog:
+    """Failed sign-ins in this process: at most ``max_entries`` (client, name) pairs, oldest
+    dropped first, so memory stays bounded."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._failures: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def recent(self, key: tuple[str, str], since: float) -> list[float]:
+        with self._lock:
+            found = [t for t in self._failures.get(key, []) if t > since]
+            if found:
+                self._failures[key] = found
+            else:
+                self._failures.pop(key, None)
+            return found
+
+    def record(self, key: tuple[str, str], at: float, keep: int) -> None:
+        with self._lock:
+            self._failures.setdefault(key, []).append(at)
+            self._failures.move_to_end(key)
+            self._failures[key] = self._failures[key][-keep:]
+            while len(self._failures) > self.max_entries:
+                self._failures.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+
 class LoginGuard:
     """Gradio's `auth` callable: checks the configured credentials, and after
     `max_failures` failed logins for a user name *from one client* within `window_s`
     refuses that client and name (even with the right password) until the window has
     passed. Other clients are not affected, so nobody can lock the real agent out from
-    elsewhere. Memory stays bounded: at most `max_entries` (client, name) pairs, oldest
-    dropped first, names cut to `MAX_USER_CHARS`, entries forgotten once expired."""
+    elsewhere. The failures are kept in `failures` (default: this process; a shared log
+    makes a lockout hold on every replica); names are cut to `MAX_USER_CHARS`."""
 
     def __init__(
         self,
         credentials: Credentials,
         max_failures: int = 5,
         window_s: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
-        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.time,  # wall time: comparable across replicas
+        failures: FailureLog | None = None,
     ) -> None:
         self._credentials = credentials
         self.max_failures = max_failures
         self.window_s = window_s
-        self.max_entries = max_entries
         self._clock = clock
-        self._failures: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.failures = failures if failures is not None else MemoryFailureLog()
 
     @staticmethod
     def _key(user: str) -> tuple[str, str]:
@@ -60,16 +100,10 @@ class LoginGuard:
     def locked_for(self, user: str) -> float:
         """Seconds until this client may try this user name again (0: not locked)."""
         now = self._clock()
-        key = self._key(user)
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < self.window_s]
-            if recent:
-                self._failures[key] = recent
-            else:
-                self._failures.pop(key, None)
-            if len(recent) < self.max_failures:
-                return 0.0
-            return self.window_s - (now - recent[-self.max_failures])
+        recent = self.failures.recent(self._key(user), now - self.window_s)
+        if len(recent) < self.max_failures:
+            return 0.0
+        return self.window_s - (now - recent[-self.max_failures])
 
     def locked(self, user: str) -> bool:
         return self.locked_for(user) > 0
@@ -88,68 +122,71 @@ class LoginGuard:
             & hmac.compare_digest(password.encode(), self._credentials.password.encode())
         )
         if not ok:
-            self._record_failure(user)
+            self.failures.record(self._key(user), self._clock(), self.max_failures)
             log.warning("agent login failed")
         return bool(ok)
-
-    def _record_failure(self, user: str) -> None:
-        now = self._clock()
-        key = self._key(user)
-        with self._lock:
-            self._failures.setdefault(key, []).append(now)
-            self._failures.move_to_end(key)
-            self._failures[key] = self._failures[key][-self.max_failures :]
-            while len(self._failures) > self.max_entries:
-                self._failures.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._failures)
 
 
 LOCKED_MESSAGE = "Too many failed sign-ins from this device. Try again in {minutes} minute{s}."
 
 
+class Buckets(Protocol):
+    """Where the rate limiter's token buckets are: in this process, or shared (PostgreSQL)."""
+
+    def take(self, key: str, now: float, per_second: float, burst: float) -> bool:
+        """Refill ``key``'s bucket for the time passed and take one token: False (nothing
+        taken) when it is empty. A new bucket starts full."""
+        ...
+
+
+class MemoryBuckets:
+    """Token buckets in this process. Full (idle) buckets are dropped once more than
+    `max_clients` are held, so memory stays bounded."""
+
+    def __init__(self, max_clients: int = 10_000) -> None:
+        self.max_clients = max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float, per_second: float, burst: float) -> bool:
+        def refilled(tokens: float, when: float) -> float:
+            return min(burst, tokens + (now - when) * per_second)
+
+        with self._lock:
+            tokens = refilled(*self._buckets.get(key, (burst, now)))
+            allowed = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            if len(self._buckets) > self.max_clients:
+                self._buckets = {k: (t, w) for k, (t, w) in self._buckets.items() if refilled(t, w) < burst}
+            return allowed
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
 class RateLimiter:
     """A token bucket per client key: `per_minute` questions a minute on average, and at
     most `burst` (default: one minute's worth) at once. `per_minute <= 0` never limits.
-    Full (idle) buckets are dropped once more than `max_clients` are held, so memory stays
-    bounded."""
+    The buckets are kept in `buckets` (default: this process; shared ones make the limit
+    hold across replicas)."""
 
     def __init__(
         self,
         per_minute: float = DEFAULT_RATE_PER_MINUTE,
         burst: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.time,
+        buckets: Buckets | None = None,
     ) -> None:
         self.per_minute = per_minute
         self.burst = max(1.0, burst if burst is not None else per_minute)
-        self.max_clients = max_clients
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
-        self._lock = threading.Lock()
-
-    def _tokens(self, tokens: float, when: float, now: float) -> float:
-        return min(self.burst, tokens + (now - when) * self.per_minute / 60.0)
+        self.buckets = buckets if buckets is not None else MemoryBuckets()
 
     def allow(self, key: str) -> bool:
         """Take one token from `key`'s bucket; False (and nothing taken) when it is empty."""
         if self.per_minute <= 0:
             return True
-        now = self._clock()
-        with self._lock:
-            tokens, when = self._buckets.get(key, (self.burst, now))
-            tokens = self._tokens(tokens, when, now)
-            allowed = tokens >= 1.0
-            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
-            if len(self._buckets) > self.max_clients:
-                self._buckets = {
-                    k: (t, w) for k, (t, w) in self._buckets.items() if self._tokens(t, w, now) < self.burst
-                }
-            return allowed
-
-    def __len__(self) -> int:
-        return len(self._buckets)
+        return self.buckets.take(key, self._clock(), self.per_minute / 60.0, self.burst)
 
 
 def client_key(request: gr.Request | None) -> str:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.errors import AssistantError
 from app.feedback import FeedbackStore
+from app.pgstate import SharedState, shared_state
 
 if TYPE_CHECKING:
     import fastapi
@@ -43,43 +46,19 @@ def build_server(
     prepare_runtime()  # before Gradio is imported: its analytics read the environment then
     import fastapi
     import gradio as gr
-    from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+    from fastapi.responses import HTMLResponse
 
     config = config or load_config()
-    store = FeedbackStore(config.feedback_db)
+    shared = shared_state(config.database_url) if config.database_url else None
+    store = shared.store if shared is not None else FeedbackStore(config.feedback_db)
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(_EdgeGuard)
+    app.get("/healthz", include_in_schema=False)(_health_check(assistant, shared))
     common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
     # The agent console is mounted first: a mount at "/" would swallow "/agent".
     if config.credentials is not None:
-
-        @app.get(AGENT_PATH, include_in_schema=False)
-        def agent_slash() -> RedirectResponse:
-            return RedirectResponse(AGENT_PATH + "/")
-
-        def export_feedback(request: fastapi.Request) -> Response:
-            """The feedback as CSV, to a signed-in agent only; streamed, never stored as a file."""
-            if not _agent_signed_in(app, request):
-                return JSONResponse({"detail": "sign in to the agent console first"}, status_code=401)
-            return Response(
-                store.export_csv(),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"},
-            )
-
-        # FastAPI reads the request parameter by its class (postponed annotations are strings).
-        export_feedback.__annotations__.update(request=fastapi.Request, **{"return": Response})
-        app.get(EXPORT_ROUTE, include_in_schema=False)(export_feedback)
-
-        agent = build_agent_app(assistant, store, llm)
-        gr.mount_gradio_app(
-            app,
-            agent,
-            path=AGENT_PATH,
-            auth=LoginGuard(config.credentials),
-            auth_message="Agent console: sign in with your agent credentials.",
-            **common,
-        )
+        guard = LoginGuard(config.credentials, failures=shared.failures if shared is not None else None)
+        _mount_agent(app, build_agent_app(assistant, store, llm), store, guard, common)
     else:
         log.warning("agent console disabled: set %s and %s (or %s) to enable it", ENV_USER, ENV_PASSWORD, ENV_CONFIG)
 
@@ -89,9 +68,58 @@ def build_server(
             return _disabled_page()
 
     # Customers see no tracebacks or internal messages (their handlers answer politely).
-    limiter = RateLimiter(config.rate_per_minute)
+    limiter = RateLimiter(config.rate_per_minute, buckets=shared.buckets if shared is not None else None)
     gr.mount_gradio_app(app, build_customer_app(assistant, store, limiter, llm), path="/", show_error=False, **common)
     return app
+
+
+def _mount_agent(app: Any, agent: Any, store: FeedbackStore, guard: LoginGuard, common: dict[str, Any]) -> None:
+    """The agent console at /agent behind Gradio's login (checked by `guard`), and its
+    feedback export, streamed to a signed-in agent only."""
+    import fastapi
+    import gradio as gr
+    from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+    @app.get(AGENT_PATH, include_in_schema=False)
+    def agent_slash() -> RedirectResponse:
+        return RedirectResponse(AGENT_PATH + "/")
+
+    def export_feedback(request: fastapi.Request) -> Response:
+        """The feedback as CSV, to a signed-in agent only; streamed, never stored as a file."""
+        if not _agent_signed_in(app, request):
+            return JSONResponse({"detail": "sign in to the agent console first"}, status_code=401)
+        return Response(
+            store.export_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="feedback.csv"', "Cache-Control": "no-store"},
+        )
+
+    # FastAPI reads the request parameter by its class (postponed annotations are strings).
+    export_feedback.__annotations__.update(request=fastapi.Request, **{"return": Response})
+    app.get(EXPORT_ROUTE, include_in_schema=False)(export_feedback)
+    auth_message = "Agent console: sign in with your agent credentials."
+    gr.mount_gradio_app(app, agent, path=AGENT_PATH, auth=guard, auth_message=auth_message, **common)
+
+
+def _health_check(assistant: Assistant, shared: SharedState | None) -> Callable[[], Any]:
+    """GET /healthz for a load balancer or an orchestrator: 200 when the index is loaded and
+    the database answers, else 503; it says which build is served (never anything private)."""
+    from fastapi.responses import JSONResponse
+
+    def healthz() -> JSONResponse:
+        body: dict[str, Any] = {"status": "ok"}
+        try:
+            snapshot = assistant.snapshot()
+            body["index"] = {"build": Path(snapshot.version).name, "clauses": len(snapshot.index.clauses)}
+        except AssistantError as exc:
+            body |= {"status": "unavailable", "index": {"error": str(exc)}}
+        database = "sqlite" if shared is None else ("ok" if shared.healthy() else "unreachable")
+        body["database"] = database
+        if database == "unreachable":
+            body["status"] = "unavailable"
+        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+    return healthz
 
 
 # Shown on the agent login page: Gradio's form says "Incorrect credentials" for any refusal;
@@ -201,7 +229,8 @@ def launch(assistant: Assistant, settings: Settings, llm: LLMAnswerer | None = N
     app = build_server(assistant, config, llm)
     agent = f"http://{host}:{port}{AGENT_PATH}/" if config.credentials else "disabled (no credentials configured)"
     print(
-        f"customer chat: http://{host}:{port}/\nagent console: {agent}\nfeedback: {config.feedback_db}",
+        f"customer chat: http://{host}:{port}/\nagent console: {agent}\n"
+        f"feedback: {'PostgreSQL (database_url)' if config.database_url else config.feedback_db}",
         file=sys.stderr,
         flush=True,
     )
