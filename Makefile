@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup llm-server browser axe screenshots run ingest test lint eval clean
+.PHONY: setup llm-server browser axe cluster-deps screenshots run ingest test lint eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -57,6 +57,16 @@ browser:
 	  else echo "make browser: installing chromium needs root or sudo" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei; }
 
+# PostgreSQL and nginx for the replica tests (tests/e2e/test_replicas.py) and bench/replicas.py:
+# Debian's packages; the tests start their own instances in a temporary folder on loopback
+# ports and stop them after (RUNLEVEL=1: the packages' own services are not started).
+cluster-deps:
+	@{ command -v nginx >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make cluster-deps: installing postgresql and nginx needs root or sudo" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq postgresql nginx-light; }
+
 # axe-core (accessibility rules) from the npm registry, for the browser tests.
 AXE := .cache/axe/node_modules/axe-core/axe.min.js
 $(AXE):
@@ -64,7 +74,7 @@ $(AXE):
 
 axe: $(AXE)
 
-test: setup llm-server browser axe
+test: setup llm-server browser axe cluster-deps
 	HF_HUB_OFFLINE=1 $(BIN)/ruff check app tests
 	HF_HUB_OFFLINE=1 $(BIN)/mypy app
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -63,3 +63,16 @@ def test_ingest_benchmark_one_run_reports_phases(tmp_path):
     )
     row = json.loads(out.stdout.strip().splitlines()[-1])
     assert row["clauses"] == 1 and row["embedded"] >= 2 and "embed" in row["phases_ms"]
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_replica_benchmark_runs_one_replica_behind_nginx(seed_index):
+    from bench import replicas
+    from tests.cluster import missing
+
+    if missing():
+        pytest.skip(f"not installed: {missing()} (make cluster-deps)")
+    row = replicas.measure(1, seed_index, clients=2, seconds=3)
+    assert row["replicas"] == 1 and row["requests"] > 0 and row["errors"] == 0
+    assert row["throughput_rps"] > 0 and row["rss_mib_per_replica_after"] > 100 and row["startup_s_all"] > 0
