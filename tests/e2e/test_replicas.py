@@ -76,6 +76,9 @@ def test_each_replica_reports_its_health_and_nginx_spreads_new_clients(cluster: 
     with httpx.Client(base_url=cluster.url, timeout=10) as browser:  # one browser: always the same replica
         first = browser.get("/healthz").headers["x-upstream"]
         assert {browser.get("/healthz").headers["x-upstream"] for _ in range(10)} == {first}
+        # so an agent's sign-in, which lives in one replica's memory, holds for every request after it
+        assert browser.post("/agent/login", data={"username": USER, "password": PASSWORD}).status_code == 200
+        assert all(browser.get("/agent/config").status_code == 200 for _ in range(10))
 
 
 def test_failed_sign_ins_through_one_replica_lock_the_other(cluster: Cluster) -> None:
