@@ -86,10 +86,15 @@ for _group in _GLOSSARY:
     for _t in _toks:
         _EXPANSION.setdefault(_t, set()).update(_toks)
 
+# A comparison: asked for in so many words, or a change between two years the question names
+# ("what changed between 2010 and 2024?"). "change" or "between" alone is no comparison: "how
+# do I change my preferences?", "do you share data between affiliates?".
 _COMPARE = re.compile(
-    r"\b(differ|difference|different|compare|compared|comparison|versus|vs\.?|changed?|between)\b|区别|不同|对比|相比|比较",
+    r"\b(differ|differs|difference|differences|compare|compared|comparison|versus|vs\.?)\b"
+    r"|区别|有什么不同|有何不同|不同之处|对比|相比|比较",
     re.IGNORECASE,
 )
+_CHANGE = re.compile(r"\b(changed?|changes|between|different)\b|变化|变动|不同", re.IGNORECASE)
 _OLD = re.compile(r"\b(old|older|previous|earlier|archived|former|superseded)\b|旧版|以前", re.IGNORECASE)
 # Questions about shopping, not about personal data. They abstain unless they also
 # carry a privacy cue ("do you keep my card number?").
@@ -207,7 +212,10 @@ def plan(question: str, documents: Catalog, explicit_doc: bool) -> QueryPlan:
     lang = language_of(question)
     tokens = content_tokens(question, documents) or tokenize(question)
     doc_ids = None if explicit_doc else _named_documents(question, documents, lang)
-    compare = bool(_COMPARE.search(question)) and (doc_ids is None or len(doc_ids) != 1)
+    asks = bool(_COMPARE.search(question)) or (
+        bool(_CHANGE.search(question)) and len({m.group(0) for m in YEAR.finditer(question)}) >= 2
+    )
+    compare = asks and (doc_ids is None or len(doc_ids) != 1)
     off_topic = bool(_OFF_TOPIC.search(question)) and not _PRIVACY.search(question)
     return QueryPlan(
         question,

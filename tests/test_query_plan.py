@@ -104,6 +104,10 @@ def test_plan_scope_and_terms(
         ("Compare Acme and Nova on cookies", False, True),
         ("What changed between 2019 and 2024?", False, True),  # two years: two versions
         ("What changed in the Acme policy?", False, False),  # one policy named: nothing to compare with
+        ("How do I change my marketing preferences?", False, False),  # "change" alone asks for no comparison
+        ("Do you share data between your affiliates?", False, False),
+        ("Did the policy change between 2019 and 2024?", False, True),  # a change between two named years
+        ("How do Acme and Nova differ on cookies?", False, True),
         ("艾克美的政策有什么不同？", False, True),  # the two Acme policies a Chinese reader gets
         ("Acme vs Nova", True, True),  # the caller chose the documents: the cue alone decides
     ],
