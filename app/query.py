@@ -101,7 +101,7 @@ _OLD = re.compile(r"\b(old|older|previous|earlier|archived|former|superseded)\b|
 _OFF_TOPIC = re.compile(
     r"\b(price|prices|cost|costs|how much|cheap|expensive|discount|sale price|open|opening|hours|closing|"
     r"return policy|returns?|refunds?|exchange|warranty|guarantee|repair cost|size|sizing|resize|in stock|"
-    r"available|availability|shipping cost|delivery time|gift wrap|engrav\w*|boutique near|store near|"
+    r"available|availability|shipping cost|delivery time|gift wrap|engrav\w*|boutique near|store near|repairs?|"
     r"paypal|apple pay|google pay|bitcoin|crypto|installments?|layaway|financing)\b"
     r"|价格|多少钱|营业时间|几点|退货|退款|换货|保修|尺寸|库存|优惠|折扣",
     re.IGNORECASE,
@@ -109,7 +109,7 @@ _OFF_TOPIC = re.compile(
 _PRIVACY = re.compile(
     r"\b(privacy policy|privacy notice|data|information|info|personal|privacy|private|cookies?|track\w*|"
     r"consent|delete|erase|account|"
-    r"e-?mail|phone number|share|sharing|sell|sold|marketing|newsletter|opt|rights?|retain|keep|store|stored|"
+    r"e-?mail|phone number|share|sharing|sell|sold|marketing|newsletter|opt|rights?|retain|keep|"
     r"transfer\w*|children|child|minor|security|secure|breach|cctv|camera|location|recorded|recording|"
     r"card number|card details|profil\w*|gdpr|ccpa|pipl)\b"
     r"|个人信息|信息|数据|隐私|删除|同意|账户|账号|共享|传输|境外|国外|儿童|未成年|安全|定位|位置",

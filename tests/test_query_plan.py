@@ -129,6 +129,9 @@ def test_explicit_doc_names_no_documents() -> None:
         ("Can I return a gift I received?", True),
         ("Can I pay with PayPal?", True),
         ("退货政策是什么？", True),
+        ("Can I store my watch with you for repair?", True),  # "store" alone is no privacy cue
+        ("Is the store open on Sunday?", True),
+        ("Where do you store my data?", False),
         # a privacy cue wins over a shopping one
         ("Do you keep my card number after a refund?", False),
         ("Does PayPal receive my personal data?", False),
