@@ -5,6 +5,7 @@ applied once at start-up under an advisory lock (replicas may start together).""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -131,10 +132,14 @@ class PostgresFailureLog:
 
 
 class PostgresBuckets:
-    """Token buckets shared by the replicas: one atomic upsert per question."""
+    """Token buckets shared by the replicas: one atomic upsert per question. Every
+    `prune_every` takes, buckets idle long enough to be full again are deleted, so the table
+    stays as small as the number of recently active clients."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, prune_every: int = 1000) -> None:
         self.pool = pool
+        self.prune_every = prune_every
+        self._takes = itertools.count(1)
 
     def take(self, key: str, now: float, per_second: float, burst: float) -> bool:
         refilled = "LEAST(%(burst)s, rate_buckets.tokens + (%(now)s - rate_buckets.at) * %(rate)s)"
@@ -146,6 +151,8 @@ class PostgresBuckets:
         )
         with self.pool.connection() as conn:
             found = conn.execute(sql, {"key": key, "now": now, "rate": per_second, "burst": burst}).fetchone()
+            if next(self._takes) % self.prune_every == 0:
+                conn.execute("DELETE FROM rate_buckets WHERE at < %s", (now - burst / per_second,))
         return bool(found[0])
 
 

@@ -105,6 +105,11 @@ def test_a_rate_limit_holds_across_replicas(cluster: Cluster) -> None:
         taken = [bucket.take("10.77.0.1", now, 1 / 60, 3.0) for bucket in (first, second, first, second)]
         assert taken == [True, True, True, False]  # a burst of 3, shared
         assert second.take("10.77.0.1", now + 60, 1 / 60, 3.0)  # a minute later: one more token
+        pruning = PostgresBuckets(pools[0], prune_every=1)
+        assert pruning.take("10.77.0.2", now + 10_000, 1 / 60, 3.0)  # and idle, refilled buckets are dropped
+        with pools[0].connection() as conn:
+            kept = [r[0] for r in conn.execute("SELECT key FROM rate_buckets WHERE key LIKE '10.77.%'")]
+        assert kept == ["10.77.0.2"]
     finally:
         for pool in pools:
             pool.close()
