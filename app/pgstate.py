@@ -41,6 +41,7 @@ def connect(url: str, max_size: int = 8, timeout_s: float = 15.0) -> Any:
 
     pool = ConnectionPool(url, min_size=1, max_size=max_size, kwargs={"autocommit": True}, open=False)
     try:
+        psycopg.connect(url, connect_timeout=max(1, int(timeout_s))).close()  # fails fast, saying why
         pool.open(wait=True, timeout=timeout_s)
         migrate(pool)
     except (psycopg.Error, TimeoutError, OSError) as exc:
