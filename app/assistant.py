@@ -21,7 +21,7 @@ from pathlib import Path
 from app.abstain import AbstentionPolicy
 from app.answer import Answer, Citation, Evidence, Retrieved, abstention_text, compose
 from app.choose import ChooserConfig, SentenceChooser
-from app.embedding import Embedder, SentenceTransformerEmbedder, default_model
+from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import index_version, load_index, manifest_of
 from app.lead import READER_DIR, Reader, shared_reader
@@ -129,7 +129,7 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
         """The assistant the settings describe: their index, embedding model and limits."""
-        embedder = SentenceTransformerEmbedder(default_model(settings.model))
+        embedder = SentenceTransformerEmbedder.from_settings(settings)
         return cls(embedder, settings.index, AssistantConfig.from_settings(settings))
 
     # -- the index ---------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.embedding import SentenceTransformerEmbedder, default_model
+    from app.embedding import SentenceTransformerEmbedder
     from app.index import build_index
 
     bar: tqdm[Any] | None = None
@@ -162,7 +162,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     print(f"ingesting {args.documents} into {args.index}", file=sys.stderr)
     settings = args.settings
-    embedder = SentenceTransformerEmbedder(default_model(settings.model))
+    embedder = SentenceTransformerEmbedder.from_settings(settings)
     summary = build_index(
         args.documents, args.index, embedder, progress=progress, ann_threshold=settings.ann_threshold
     )

@@ -98,6 +98,11 @@ class SentenceTransformerEmbedder:
     # which encodes ~1.7x faster with vectors within 1e-4 cosine of float32; else float32.
     precision: str = "auto"
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """The encoder the settings name (``model``; empty: the shipped one)."""
+        return cls(default_model(settings.model))
+
     def __post_init__(self) -> None:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 

@@ -88,8 +88,7 @@ class PostgresFeedbackStore(FeedbackStore):
     """The feedback and message log in PostgreSQL: each row is committed before the call
     returns, so an answer a customer received is on record even if its replica dies next."""
 
-    def __init__(self, pool: Any) -> None:
-        super().__init__(path=Path("(postgresql)"))
+    def __init__(self, pool: Any) -> None:  # no SQLite file: only the two SQL methods differ
         self.pool = pool
 
     def _insert(self, table: str, row: dict[str, object]) -> int:

@@ -12,14 +12,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -96,7 +94,7 @@ def nginx(upstreams: list[int], expose_upstream: bool = True) -> Iterator[str]:
         proc = subprocess.Popen(["nginx", "-p", str(work), "-c", str(conf), "-g", "daemon off;"],
                                 stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
     try:
-        _wait(lambda: _answers(f"http://127.0.0.1:{port}/healthz", any_status=True), 20, proc, work / "stderr.log")
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, work / "stderr.log", timeout=20)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -137,7 +135,7 @@ def replicas(n: int, index: Path, work: Path, env: Mapping[str, str]) -> Iterato
     started = [start_replica(index, work, env) for _ in range(n)]
     try:
         for r in started:
-            _wait(lambda r=r: _answers(r.url + "/healthz"), 240, r.proc, r.log)
+            wait_until_up(r.url + "/healthz", r.proc, r.log, timeout=240)
         yield started
     finally:
         for r in started:
@@ -148,23 +146,3 @@ def replicas(n: int, index: Path, work: Path, env: Mapping[str, str]) -> Iterato
                 except subprocess.TimeoutExpired:
                     r.kill()
 
-
-def _answers(url: str, any_status: bool = False) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except urllib.error.HTTPError:
-        return any_status
-    except OSError:
-        return False
-
-
-def _wait(ready: object, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        if ready():  # type: ignore[operator]
-            return
-        time.sleep(0.3)
-    raise RuntimeError(f"not ready within {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")

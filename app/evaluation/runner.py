@@ -37,8 +37,8 @@ def run_cli(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError(f"eval --baseline: unknown {', '.join(unknown)} (known: {', '.join(known)})")
     sets = {Path(p).stem: _held_out(load_eval_set(Path(p)), args.held_out)[: args.limit] for p in datasets}
-    embedder = SentenceTransformerEmbedder()
-    summary = build_index(args.documents, args.index, embedder)
+    embedder = SentenceTransformerEmbedder.from_settings(args.settings)
+    summary = build_index(args.documents, args.index, embedder, ann_threshold=args.settings.ann_threshold)
     if not summary.up_to_date:
         print(f"index built: {sum(summary.documents.values())} clauses in {summary.seconds:.1f} s", file=sys.stderr)
     if args.calibrate:

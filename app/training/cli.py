@@ -122,12 +122,12 @@ def _selector(args: argparse.Namespace) -> int:
     datasets = args.dataset or [Path("evals/dev.jsonl")]
     _refuse_test_set(datasets)
     items = [item for p in datasets for item in load_eval_set(p)]
-    target = SentenceTransformerEmbedder()
+    target = SentenceTransformerEmbedder.from_settings(args.settings)
     embedder, index = target, args.index
     if args.features_from:
         embedder = SentenceTransformerEmbedder(args.features_from)
         index = args.index.with_name(args.index.name + ".models") / embedder.path.name
-    build_index(args.documents, index, embedder)
+    build_index(args.documents, index, embedder, ann_threshold=args.settings.ann_threshold)
     assistant = Assistant(embedder, index, AssistantConfig(selector="rules"))
     selector, figures = fit_selector(assistant, items, fitted_on=", ".join(str(p) for p in datasets))
     out = args.out or target.path / "selector.json"
