@@ -9,7 +9,7 @@ from app.answer import Evidence
 from app.lexical import tokenize
 from app.query import NUMBER, QueryPlan, has_synonyms
 from app.snapshot import IndexSnapshot, deletions
-from app.text import is_cjk
+from app.text import CJK_CHARS, is_cjk
 
 # A name: capitalised inside the question ("PayPal", "AWS", "Hotjar"), not its first word.
 _NAME = re.compile(r"(?<=[\w,;:?!)] )([A-Z][\w-]*[A-Za-z])")
@@ -20,6 +20,8 @@ _CASUAL = frozenset(
         "tell know want wonder wondering curious quick question somebody someone something sure exactly"
     )
 )
+# A question has words: two letters in a row, or a Chinese character.
+_WORDS = re.compile(r"[^\W\d_]{2}|[" + CJK_CHARS + "]")
 _SELF_NAME = re.compile(r"\b(?:I'm|I am|my name is|this is|regards|thanks)\s*,?\s*[A-Z][a-z]+")
 
 
@@ -40,6 +42,8 @@ class AbstentionPolicy:
     ) -> str:
         if not evidence:
             return "no evidence"
+        if not _WORDS.search(text):
+            return "no words"  # digits, emoji, punctuation: nothing to answer
         if self.never_weak:
             return ""
         if self.rules:

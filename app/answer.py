@@ -1,18 +1,13 @@
-"""Answer records (the contract's JSON) and the extractive composer.
-
-The composer never writes a claim of its own: the answer is the selected sentences,
-verbatim, each followed by the ``[n]`` of the citation that holds it, introduced by a
-short attribution (which policy, which section). When the evidence is weak the answer
-says the notices don't cover the question and where to turn instead.
-"""
+"""Answer records: the contract's JSON answer, its citations and the evidence behind them
+(the reply's text is composed in app/compose.py)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from app.records import Clause, DocumentMeta
-from app.text import MARKER, format_date
+from app.records import Clause
+from app.text import MARKER
 
 
 @dataclass(frozen=True)
@@ -37,6 +32,15 @@ class Retrieved:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A topic the user can pick when a question is too vague to answer: a button's label and
+    the question it asks, both in the user's language."""
+
+    label: str
+    question: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """One answer, as the contract's JSON describes it."""
 
@@ -50,6 +54,8 @@ class Answer:
     lang: str = "en"
     contact: str = ""  # where to turn when the notices do not answer
     extras: dict[str, Any] = field(default_factory=dict)
+    clarify: tuple[Choice, ...] = ()  # a vague question: topics to choose from (the answer asks which)
+    corrected: str = ""  # the question as answered, when spelling correction changed it
 
     def to_json(self) -> dict[str, Any]:
         """The contract's answer object (plus added fields)."""
@@ -63,6 +69,8 @@ class Answer:
             "latency_ms": round(self.latency_ms, 2),
             "lang": self.lang,
             "contact": self.contact,
+            **({"clarify": [asdict(c) for c in self.clarify]} if self.clarify else {}),
+            **({"corrected": self.corrected} if self.corrected else {}),
             **self.extras,
         }
 
@@ -100,70 +108,6 @@ class Evidence:
         return self.clause.slice(self.start, self.end)
 
 
-
-
 def markers(text: str) -> list[int]:
     """The ``[n]`` numbers used in an answer text, in order of appearance."""
     return [int(m) for m in MARKER.findall(text)]
-
-
-def _when(meta: DocumentMeta, lang: str) -> str:
-    """ " (September 2024)" / "（2024年9月）": the version, written the way the rest of the answer is."""
-    if not meta.effective_date:
-        return ""
-    shown = format_date(meta.effective_date, lang)
-    return f"（{shown}）" if lang == "zh" else f" ({shown})"
-
-
-def compose(evidence: list[Evidence], metas: dict[str, DocumentMeta], lang: str) -> tuple[str, list[Citation]]:
-    """Answer text and citations from evidence sentences, best first."""
-    citations: list[Citation] = []
-    for i, ev in enumerate(evidence, 1):
-        citations.append(
-            Citation(
-                n=i,
-                doc_id=ev.clause.doc_id,
-                clause_id=ev.clause.clause_id,
-                section=ev.clause.section_title,
-                quote=ev.text,
-                start=ev.start,
-                end=ev.end,
-                score=round(ev.score, 4),
-            )
-        )
-    docs = list(dict.fromkeys(ev.clause.doc_id for ev in evidence))
-    parts: list[str] = []
-    if len(docs) == 1:
-        meta = metas[docs[0]]
-        section = evidence[0].clause.section[-1] if evidence[0].clause.section else ""
-        if lang == "zh":
-            where = f"“{section}”部分" if section else ""
-            parts.append(f"根据《{meta.display_title(lang)}》{_when(meta, lang)}{where}：")
-        else:
-            where = f", “{section}”" if section else ""
-            parts.append(f"According to the {meta.title}{_when(meta, lang)}{where}:")
-        parts.extend(f"{ev.text} [{i}]" for i, ev in enumerate(evidence, 1))
-        return "\n".join([parts[0], " ".join(parts[1:])]), citations
-    # Several policies: say which one says what.
-    for doc_id in docs:
-        meta = metas[doc_id]
-        said = " ".join(f"{ev.text} [{i}]" for i, ev in enumerate(evidence, 1) if ev.clause.doc_id == doc_id)
-        parts.append(
-            f"《{meta.display_title(lang)}》{_when(meta, lang)}：{said}"
-            if lang == "zh"
-            else f"{meta.title}{_when(meta, lang)}: {said}"
-        )
-    return "\n".join(parts), citations
-
-
-def abstention_text(lang: str, contact: str, off_topic: bool) -> str:
-    """What to say when the notices do not answer, and where to turn."""
-    if lang == "zh":
-        lead = "这个问题不属于隐私政策的范围。" if off_topic else "隐私政策中没有涉及这个问题。"
-        return f"{lead}请联系客户服务:{contact}。" if contact else lead
-    lead = (
-        "That isn't a privacy question, and the privacy notices don't cover it."
-        if off_topic
-        else "The privacy notices don't cover this."
-    )
-    return f"{lead} Please contact client relations: {contact}." if contact else lead

@@ -19,8 +19,10 @@ from functools import cached_property
 from pathlib import Path
 
 from app.abstain import AbstentionPolicy
-from app.answer import Answer, Citation, Evidence, Retrieved, abstention_text, compose
+from app.answer import Answer, Choice, Citation, Evidence, Retrieved
 from app.choose import ChooserConfig, SentenceChooser
+from app.clarify import Clarifier
+from app.compose import abstention_text, compose
 from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import index_version, load_index, manifest_of
@@ -106,6 +108,7 @@ class Assistant:
         self._snapshot: IndexSnapshot | None = None
         self._lock = threading.Lock()
         self.selector = self._load_selector()
+        self.clarifier = Clarifier.load()
         self.chooser = SentenceChooser(self.config.chooser(), self.selector)
         self.abstention = AbstentionPolicy(
             0.5 if self.selector is not None else {lang: self.config.threshold(lang) for lang in ("en", "zh")},
@@ -211,11 +214,13 @@ class Assistant:
         qid: str = "q",
         timings: dict[str, float] | None = None,
         avoid: re.Pattern[str] | None = None,
+        lang: str | None = None,
     ) -> Answer:
         """Answer one question from the policies, citing the sentences it relies on.
         ``timings``, when given, receives the milliseconds spent in each stage. Sentences
         matching ``avoid`` are never cited (the chat passes CARD_REQUEST to a customer who was
-        just told not to share a card number)."""
+        just told not to share a card number). ``lang`` is the reply's language when it is not the
+        question's (a follow-up typed in English to a question asked in Chinese)."""
         started = time.perf_counter()
         stages = Stages(timings)
         text, snapshot, parsed, query, found = self.retrieve(question, filters, stages)
@@ -224,20 +229,26 @@ class Assistant:
         if query.compare and not parsed.doc_id and 1 < len(found.docs) <= self.config.max_compare_docs:
             evidence = self.chooser.compare(snapshot, query, found, found.docs, self.config.evidence_clauses)
         else:
-            evidence = self.chooser.select(scored, query.lang)
+            evidence = one_policy(self.chooser.select(scored, query.lang), query)
         stages.lap("sentence selection")
         confidence = self.chooser.confidence(snapshot, query, evidence, scored, hits)
         reason = self.abstention.reason(text, snapshot, query, evidence, confidence)
+        clarify: tuple[Choice, ...] = ()
+        if not query.off_topic and self.clarifier.is_vague(query.terms):
+            reason = "vague question"
         top_doc = hits[0].clause.doc_id if hits else None
         contact = snapshot.contacts.for_question(query.lang, parsed, sorted(query.doc_ids or ()), top_doc)
-        answer_text = abstention_text(query.lang, contact, query.off_topic)
+        reply_lang = lang if lang in ("en", "zh") else query.lang
+        answer_text = abstention_text(reply_lang, contact, query.off_topic)
+        if reason == "vague question":
+            answer_text, clarify = self.clarifier.ask_back(reply_lang)
         citations: list[Citation] = []
         references: list[Reference] = []
         if not reason:
-            answer_text, citations = compose(evidence, snapshot.catalog, query.lang)
-            spans = [(c.n, c.start, c.end, ev.clause) for c, ev in zip(citations, evidence, strict=True)]
+            spans = [(i, ev.start, ev.end, ev.clause) for i, ev in enumerate(evidence, 1)]
             references = resolve_all(spans, snapshot.catalog, snapshot.contacts.sections)
-            answer_text = "\n".join([answer_text, *reference_lines(references, query.lang)])
+            composed = compose(evidence, snapshot.catalog, reply_lang, reference_lines(references, reply_lang))
+            answer_text, citations = composed.text, list(composed.citations)
         stages.lap("composition")
         lead = self._lead(text, citations, stages)
         return Answer(
@@ -251,8 +262,9 @@ class Assistant:
                 for h in hits
             ),
             latency_ms=(time.perf_counter() - started) * 1000,
-            lang=query.lang,
+            lang=reply_lang,
             contact=contact,
+            clarify=clarify,
             extras={
                 "confidence": round(confidence, 4),
                 **({"abstain_reason": reason} if reason else {}),
@@ -273,3 +285,11 @@ class Assistant:
     def _reader(self) -> Reader | None:
         """The lead's reader (loaded once per process and folder), or None: no leads."""
         return shared_reader(self.config.reader_path or READER_DIR) if self.config.lead else None
+
+
+def one_policy(evidence: list[Evidence], query: QueryPlan) -> list[Evidence]:
+    """The evidence from the policy the best sentence comes from, unless the question named
+    several policies: one reply speaks for one policy (and says which)."""
+    if not evidence or (query.doc_ids is not None and len(query.doc_ids) > 1):
+        return evidence
+    return [ev for ev in evidence if ev.clause.doc_id == evidence[0].clause.doc_id]

@@ -101,10 +101,12 @@ def test_instructions_inside_a_document_are_quoted_never_obeyed(embedder, seed_i
         if answer.abstained:
             continue
         answered += 1
-        lead, body = answer.answer.split("\n", 1)
-        assert lead.startswith("According to the")
+        *said, source = answer.answer.split("\n")
+        assert source.startswith("Source: ")  # the answer first, where it comes from last
+        body = "\n".join(said)
         for c in answer.citations:
-            body = body.replace(f"{c.quote} [{c.n}]", "", 1)
+            quoted = c.quote if c.quote in body else c.quote.split(": ", 1)[-1]  # a heading label is not repeated
+            body = body.replace(f"{quoted} [{c.n}]", "", 1)
         assert body.strip() == ""  # nothing but verbatim quotes: no "yes", nothing obeyed
     assert answered
 

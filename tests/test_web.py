@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from app.answer import Answer, Citation, Retrieved
-from app.followup import rewrite_followup
 from app.records import Clause, DocumentMeta
 from app.render import (
     anchor_id,
@@ -28,7 +27,6 @@ from app.render import (
     render_user_message,
     retrieval_rows,
 )
-from app.text import REGION_WORDS
 from app.web import Credentials, LoginGuard, load_config
 
 DOC = (
@@ -246,60 +244,6 @@ def test_policy_choices() -> None:
 ])  # fmt: skip
 def test_format_date(iso: str, lang: str, shown: str) -> None:
     assert format_date(iso, lang) == shown
-
-
-# -- follow-up questions ----------------------------------------------------------------------
-
-TOPIC = "How long do you keep my data?"
-# What the chat passes: the generic region words and the catalogue's brands and aliases.
-SCOPE = REGION_WORDS | {"Harry Winston", "海瑞温斯顿", "Cartier", "卡地亚"}
-
-
-@pytest.mark.parametrize(("message", "asked"), [
-    ("and for China?", "How long do you keep my data? (China)"),
-    ("And what about Harry Winston?", "How long do you keep my data? (Harry Winston)"),
-    ("how about the US?", "How long do you keep my data? (US)"),
-    ("China?", "How long do you keep my data? (China)"),
-    ("Harry Winston", "How long do you keep my data? (Harry Winston)"),
-    ("2010?", "How long do you keep my data? (2010)"),
-    ("what about the 2010 policy?", "How long do you keep my data? (2010 policy)"),
-    ("那中国呢?", "How long do you keep my data? (中国)"),
-    # new questions stay as they are
-    ("and can I delete it?", "and can I delete it?"),
-    ("Do you sell my personal information?", "Do you sell my personal information?"),
-    ("thanks", "thanks"),
-    ("and for China, how long is the retention of order history kept?",
-     "and for China, how long is the retention of order history kept?"),
-])  # fmt: skip
-def test_follow_up_rewriting(message: str, asked: str) -> None:
-    result = rewrite_followup(TOPIC, message, SCOPE)
-    assert result.question == asked
-    assert result.rewritten is (asked != message)
-    assert result.topic == (TOPIC if result.rewritten else message)
-
-
-def test_follow_up_in_chinese() -> None:
-    topic = "你们会保存我的数据多久?"
-    assert rewrite_followup(topic, "那美国呢?", SCOPE).question == "你们会保存我的数据多久?（美国）"
-    assert rewrite_followup(topic, "和海瑞温斯顿的呢", SCOPE).question == "你们会保存我的数据多久?（海瑞温斯顿）"
-
-
-def test_a_follow_up_scope_replaces_the_previous_one() -> None:
-    first = rewrite_followup("", "How long does the China policy keep my data?", SCOPE)
-    second = rewrite_followup(first.topic, "and for the US?", SCOPE)
-    assert second.question == "How long does the policy keep my data? (US)"  # China is gone
-    zh = rewrite_followup("中国的政策会保存我的数据多久？", "那美国呢？", SCOPE)
-    assert zh.question == "的政策会保存我的数据多久？（美国）" and "中国" not in zh.question
-
-
-def test_follow_up_needs_a_previous_question() -> None:
-    assert rewrite_followup("", "and for China?").question == "and for China?"
-
-
-def test_follow_ups_chain_on_the_original_topic() -> None:
-    first = rewrite_followup(TOPIC, "and for China?", SCOPE)
-    second = rewrite_followup(first.topic, "what about Harry Winston?", SCOPE)
-    assert second.question == "How long do you keep my data? (Harry Winston)"
 
 
 # -- configuration and login ------------------------------------------------------------------

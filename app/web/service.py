@@ -110,9 +110,9 @@ class CustomerService:
             if self.llm is not None:
                 answer = yield from self._stream(follow.question, filters, base)
             elif base.had_card:
-                answer = ask_after_card(self.assistant, follow.question, filters)
+                answer = ask_after_card(self.assistant, follow.question, filters, base.lang)
             else:
-                answer = self.assistant.ask(follow.question, filters)
+                answer = self.assistant.ask(follow.question, filters, lang=base.lang)
         except InputError as exc:
             log.info("customer question refused: %s", exc)
             too_long = len(follow.question) > len(text)
@@ -155,9 +155,9 @@ def _refused(base: CustomerReply, message: str, error: str, rate_limited: bool =
     )  # fmt: skip
 
 
-def ask_after_card(assistant: Assistant, question: str, filters: dict[str, object]) -> Answer:
+def ask_after_card(assistant: Assistant, question: str, filters: dict[str, object], lang: str | None = None) -> Answer:
     """The question of a customer who just typed a card number. What they asked for is in
     their words, not in the redacted number, so the placeholder is left out of the question;
     and they are never quoted a sentence asking for card details."""
     asked = re.sub(r"\s{2,}", " ", question.replace(PLACEHOLDERS[CARD], " ")).strip() or question
-    return assistant.ask(asked, filters, avoid=CARD_REQUEST)
+    return assistant.ask(asked, filters, avoid=CARD_REQUEST, lang=lang)
