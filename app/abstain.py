@@ -7,7 +7,7 @@ import re
 
 from app.answer import Evidence
 from app.lexical import tokenize
-from app.query import NUMBER, QueryPlan, has_synonyms
+from app.query import QueryPlan, has_synonyms, rules
 from app.snapshot import IndexSnapshot, deletions
 from app.text import CJK_CHARS, is_cjk
 
@@ -51,7 +51,7 @@ class AbstentionPolicy:
                 return "off-topic"
             if unknown := unknown_entity(text, snapshot):
                 return f"unknown term {unknown!r}"
-            if query.needs_number and not any(NUMBER.search(e.text) for e in evidence):
+            if query.needs_number and not any(rules().cues["number"].search(e.text) for e in evidence):
                 return "no figure given"
         threshold = self.threshold if isinstance(self.threshold, float) else self.threshold[query.lang]
         return "weak evidence" if confidence < threshold else ""
