@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from app.answer import Evidence
+from app.decision import DecisionModel, IntentScores, Signals
 from app.lexical import tokenize
 from app.query import QueryPlan, has_synonyms, rules
 from app.snapshot import IndexSnapshot, deletions
@@ -28,17 +29,51 @@ _SELF_NAME = re.compile(r"\b(?:I'm|I am|my name is|this is|regards|thanks)\s*,?\
 class AbstentionPolicy:
     """Why not to answer a question, or "" to answer it.
 
-    ``threshold``: the confidence under which the evidence is too weak; ``rules``: the
-    off-topic, unknown-name and missing-figure referrals; ``never_weak``: the plain-cosine
-    baseline, which abstains only when there is no evidence at all."""
+    ``decision``: the learned model that weighs every signal (app/decision.py); without one,
+    ``threshold`` (the confidence under which the evidence is too weak) and ``rules`` (the
+    off-topic, unknown-name and missing-figure referrals) decide, as before it was fitted;
+    ``never_weak``: the plain-cosine baseline, which abstains only when there is no evidence."""
 
-    def __init__(self, threshold: float | dict[str, float], rules: bool = True, never_weak: bool = False) -> None:
+    def __init__(
+        self,
+        threshold: float | dict[str, float],
+        rules: bool = True,
+        never_weak: bool = False,
+        decision: DecisionModel | None = None,
+    ) -> None:
         self.threshold = threshold
         self.rules = rules
         self.never_weak = never_weak
+        self.decision = decision
+
+    def signals(
+        self,
+        text: str,
+        snapshot: IndexSnapshot,
+        query: QueryPlan,
+        evidence: list[Evidence],
+        confidence: float,
+        intent: IntentScores | None = None,
+    ) -> Signals:
+        """What the decision weighs for this question and its chosen sentences."""
+        cues = rules().cues
+        return Signals(
+            p_answerable=confidence,
+            intent=intent,
+            shopping_cue=bool(cues["shopping"].search(text)),
+            privacy_cue=bool(cues["privacy"].search(text)),
+            unknown_name=unknown_entity(text, snapshot),
+            no_figure=query.needs_number and not any(cues["number"].search(e.text) for e in evidence),
+        )
 
     def reason(
-        self, text: str, snapshot: IndexSnapshot, query: QueryPlan, evidence: list[Evidence], confidence: float
+        self,
+        text: str,
+        snapshot: IndexSnapshot,
+        query: QueryPlan,
+        evidence: list[Evidence],
+        confidence: float,
+        intent: IntentScores | None = None,
     ) -> str:
         if not evidence:
             return "no evidence"
@@ -46,12 +81,16 @@ class AbstentionPolicy:
             return "no words"  # digits, emoji, punctuation: nothing to answer
         if self.never_weak:
             return ""
+        signals = self.signals(text, snapshot, query, evidence, confidence, intent)
+        decision = self.decision
+        if decision is not None and (intent is not None or not decision.needs_intent):
+            return "" if decision.probability(signals) >= decision.threshold else signals.refusal()
         if self.rules:
             if query.off_topic:
                 return "off-topic"
-            if unknown := unknown_entity(text, snapshot):
-                return f"unknown term {unknown!r}"
-            if query.needs_number and not any(rules().cues["number"].search(e.text) for e in evidence):
+            if signals.unknown_name:
+                return f"unknown term {signals.unknown_name!r}"
+            if signals.no_figure:
                 return "no figure given"
         threshold = self.threshold if isinstance(self.threshold, float) else self.threshold[query.lang]
         return "weak evidence" if confidence < threshold else ""

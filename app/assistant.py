@@ -17,12 +17,14 @@ import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from app.abstain import AbstentionPolicy
 from app.answer import Answer, Choice, Citation, Evidence, Retrieved
-from app.choose import ChooserConfig, SentenceChooser
+from app.choose import ChooserConfig, SentenceChooser, one_policy
 from app.clarify import Clarifier
 from app.compose import abstention_text, compose
+from app.decision import DECISION_FILE, DecisionModel, Judgement
 from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
 from app.index import index_version, load_index, manifest_of
@@ -43,6 +45,7 @@ from app.timing import Stages
 log = logging.getLogger(__name__)
 
 SELECTOR_FILE = "selector.json"
+INTENT_DIR = Path(__file__).resolve().parents[1] / "models" / "intent-minilm"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class AssistantConfig:
     # (models/privacy-reader, `train reader`); None: the shipped reader where there is one.
     lead: bool = True
     reader_path: Path | None = None
+    intent_path: Path | None = None  # None: models/intent-minilm where it exists
+    decision_path: Path | None = None  # None: decision.json in the encoder's folder, where it exists
     lead_threshold: float | None = None  # None: the one the reader was trained with
 
     @classmethod
@@ -114,6 +119,7 @@ class Assistant:
             0.5 if self.selector is not None else {lang: self.config.threshold(lang) for lang in ("en", "zh")},
             rules=self.config.abstain_rules,
             never_weak=self.config.selector == "cosine",
+            decision=self._load_decision(),
         )
 
     def _load_selector(self) -> Selector | None:
@@ -128,6 +134,16 @@ class Assistant:
             log.warning("no fitted selector for this encoder (%s): choosing sentences by rules", path)
             return None
         return Selector.load(path)
+
+    def _load_decision(self) -> DecisionModel | None:
+        """The learned answer-or-refer model beside the encoder, when the learned mode is on."""
+        if self.selector is None or not self.config.abstain_rules:
+            return None
+        path = self.config.decision_path
+        if path is None:
+            folder = getattr(self.embedder, "path", None)
+            path = Path(folder) / DECISION_FILE if folder is not None else None
+        return DecisionModel.load(path) if path is not None and path.is_file() else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
@@ -207,6 +223,33 @@ class Assistant:
         top = found.hits[: self.config.evidence_clauses]
         return query.lang, self.chooser.candidates(snapshot, query, found.vector, top)
 
+    def judge(
+        self,
+        question: str,
+        filters: dict[str, object] | None = None,
+        stages: Stages | None = None,
+        avoid: re.Pattern[str] | None = None,
+    ) -> Judgement:
+        """Retrieve, choose the sentences and decide whether they answer (everything ``ask``
+        does before writing the reply; `train decision` fits on its signals)."""
+        stages = stages or Stages()
+        text, snapshot, parsed, query, found = self.retrieve(question, filters, stages)
+        hits = found.hits
+        scored = self.chooser.scored(snapshot, query, found.vector, hits[: self.config.evidence_clauses], avoid)
+        if query.compare and not parsed.doc_id and 1 < len(found.docs) <= self.config.max_compare_docs:
+            evidence = self.chooser.compare(snapshot, query, found, found.docs, self.config.evidence_clauses)
+        else:
+            evidence = one_policy(self.chooser.select(scored, query.lang), query)
+        stages.lap("sentence selection")
+        confidence = self.chooser.confidence(snapshot, query, evidence, scored, hits)
+        intent = self._intent.predict(text, found.vector) if self._intent is not None else None
+        signals = self.abstention.signals(text, snapshot, query, evidence, confidence, intent)
+        reason = self.abstention.reason(text, snapshot, query, evidence, confidence, intent)
+        if reason not in ("off-topic", "chit-chat", "no words") and self.clarifier.is_vague(query.terms):
+            reason = "vague question"
+        stages.lap("decision")
+        return Judgement(text, snapshot, parsed, query, found, evidence, confidence, signals, reason)
+
     def ask(
         self,
         question: str,
@@ -223,23 +266,14 @@ class Assistant:
         question's (a follow-up typed in English to a question asked in Chinese)."""
         started = time.perf_counter()
         stages = Stages(timings)
-        text, snapshot, parsed, query, found = self.retrieve(question, filters, stages)
-        hits = found.hits
-        scored = self.chooser.scored(snapshot, query, found.vector, hits[: self.config.evidence_clauses], avoid)
-        if query.compare and not parsed.doc_id and 1 < len(found.docs) <= self.config.max_compare_docs:
-            evidence = self.chooser.compare(snapshot, query, found, found.docs, self.config.evidence_clauses)
-        else:
-            evidence = one_policy(self.chooser.select(scored, query.lang), query)
-        stages.lap("sentence selection")
-        confidence = self.chooser.confidence(snapshot, query, evidence, scored, hits)
-        reason = self.abstention.reason(text, snapshot, query, evidence, confidence)
-        clarify: tuple[Choice, ...] = ()
-        if not query.off_topic and self.clarifier.is_vague(query.terms):
-            reason = "vague question"
+        judged = self.judge(question, filters, stages, avoid)
+        snapshot, query, reason, evidence = judged.snapshot, judged.query, judged.reason, judged.evidence
+        hits = judged.retrieval.hits
         top_doc = hits[0].clause.doc_id if hits else None
-        contact = snapshot.contacts.for_question(query.lang, parsed, sorted(query.doc_ids or ()), top_doc)
+        contact = snapshot.contacts.for_question(query.lang, judged.filters, sorted(query.doc_ids or ()), top_doc)
         reply_lang = lang if lang in ("en", "zh") else query.lang
-        answer_text = abstention_text(reply_lang, contact, query.off_topic)
+        answer_text = abstention_text(reply_lang, contact, reason)
+        clarify: tuple[Choice, ...] = ()
         if reason == "vague question":
             answer_text, clarify = self.clarifier.ask_back(reply_lang)
         citations: list[Citation] = []
@@ -250,10 +284,11 @@ class Assistant:
             composed = compose(evidence, snapshot.catalog, reply_lang, reference_lines(references, reply_lang))
             answer_text, citations = composed.text, list(composed.citations)
         stages.lap("composition")
-        lead = self._lead(text, citations, stages)
+        lead = self._lead(judged.text, citations, stages)
+        intent = judged.signals.intent
         return Answer(
             id=qid,
-            question=text,
+            question=judged.text,
             answer=answer_text,
             abstained=bool(reason),
             citations=tuple(citations),
@@ -266,7 +301,8 @@ class Assistant:
             contact=contact,
             clarify=clarify,
             extras={
-                "confidence": round(confidence, 4),
+                "confidence": round(judged.confidence, 4),
+                **({"intent": intent.top} if intent is not None else {}),
                 **({"abstain_reason": reason} if reason else {}),
                 **({"references": [asdict(r) for r in references]} if references else {}),
                 **({"lead": lead} if lead else {}),
@@ -281,15 +317,26 @@ class Assistant:
         stages.lap("lead")
         return lead_json(found, citations[0].n, citations[0].start) if found is not None else None
 
+    @property
+    def intent_model(self) -> Any:
+        """The intent model in use, or None."""
+        return self._intent
+
+    @cached_property
+    def _intent(self) -> Any:
+        """The question's intent model, where one ships for this encoder (None: rules decide)."""
+        folder = self.config.intent_path or INTENT_DIR
+        if not folder.is_dir():
+            return None
+        from app.intent import IntentModel
+
+        try:
+            return IntentModel.load(folder)
+        except InputError as exc:
+            log.warning("no intent model: %s", exc)
+            return None
+
     @cached_property
     def _reader(self) -> Reader | None:
         """The lead's reader (loaded once per process and folder), or None: no leads."""
         return shared_reader(self.config.reader_path or READER_DIR) if self.config.lead else None
-
-
-def one_policy(evidence: list[Evidence], query: QueryPlan) -> list[Evidence]:
-    """The evidence from the policy the best sentence comes from, unless the question named
-    several policies: one reply speaks for one policy (and says which)."""
-    if not evidence or (query.doc_ids is not None and len(query.doc_ids) > 1):
-        return evidence
-    return [ev for ev in evidence if ev.clause.doc_id == evidence[0].clause.doc_id]

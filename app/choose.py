@@ -154,3 +154,11 @@ class SentenceChooser:
 def substantive(sentence: str, lang: str) -> bool:
     """Long enough to say something, or a contact line (an address, a number, an e-mail)."""
     return len(sentence) >= (8 if lang == "zh" else 25) or bool(re.search(r"\d{3}|@", sentence))
+
+
+def one_policy(evidence: list[Evidence], query: QueryPlan) -> list[Evidence]:
+    """The evidence from the policy the best sentence comes from, unless the question named
+    several policies: one reply speaks for one policy (and says which)."""
+    if not evidence or (query.doc_ids is not None and len(query.doc_ids) > 1):
+        return evidence
+    return [ev for ev in evidence if ev.clause.doc_id == evidence[0].clause.doc_id]

@@ -144,14 +144,16 @@ def source_lines(evidence: Sequence[Evidence], catalog: Mapping[str, DocumentMet
     return lines
 
 
-def abstention_text(lang: str, contact: str, off_topic: bool) -> str:
-    """What to say when the notices do not answer, and where to turn."""
+def abstention_text(lang: str, contact: str, reason: str) -> str:
+    """What to say when the notices do not answer (``reason``: why), and where to turn."""
     if lang == "zh":
-        lead = "这个问题不属于隐私政策的范围。" if off_topic else "隐私政策中没有涉及这个问题。"
-        return f"{lead}请联系客户服务：{contact}。" if contact else lead
-    lead = (
-        "That isn't a privacy question, and the privacy notices don't cover it."
-        if off_topic
-        else "The privacy notices don't cover this."
-    )
-    return f"{lead} Please contact client relations: {contact}." if contact else lead
+        lead = {
+            "off-topic": "这个问题不属于隐私政策的范围。",
+            "chit-chat": "您好！我可以解答有关您个人信息如何被处理的问题。",
+        }.get(reason, "隐私政策中没有涉及这个问题。")
+        return f"{lead}请联系客户服务：{contact}。" if contact and reason != "chit-chat" else lead
+    lead = {
+        "off-topic": "That isn't a privacy question, and the privacy notices don't cover it.",
+        "chit-chat": "Hello! I can answer questions about how your personal information is handled.",
+    }.get(reason, "The privacy notices don't cover this.")
+    return f"{lead} Please contact client relations: {contact}." if contact and reason != "chit-chat" else lead

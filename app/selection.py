@@ -113,7 +113,9 @@ class Selector:
         """Read a selector file; a malformed one is an InputError naming the file."""
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            models = {key: {lang: _logistic(m) for lang, m in raw[key].items()} for key in ("select", "answerable")}
+            models = {
+                key: {lang: logistic_from_json(m) for lang, m in raw[key].items()} for key in ("select", "answerable")
+            }
             selector = cls(models["select"], models["answerable"], float(raw["support"]), str(raw.get("fitted_on", "")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a selector file ({exc})") from None
@@ -126,7 +128,7 @@ class Selector:
         return selector
 
 
-def _logistic(raw: dict[str, object]) -> Logistic:
+def logistic_from_json(raw: dict[str, object]) -> Logistic:
     model = Logistic(
         tuple(raw["features"]),  # type: ignore[arg-type]
         tuple(float(v) for v in raw["weights"]),  # type: ignore[attr-defined]

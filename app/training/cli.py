@@ -52,6 +52,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "one trained without the labelled questions, so that they look like unseen ones",
     )
 
+    decision = targets.add_parser("decision", help="fit the answer-or-refer model (seed questions, CLINC150, PolicyQA)")
+    decision.add_argument(
+        "--seeds", type=Path, default=Path("data/seeds/questions.jsonl"), help="our labelled questions"
+    )
+    decision.add_argument("--clinc", type=int, default=600, help="CLINC150 validation requests to use (default 600)")
+    decision.add_argument("--out", type=Path, help="decision file (default: decision.json in the model's folder)")
+
 
 # The hyper-parameters each command takes as options (the rest keep their defaults).
 RANKER_OPTIONS = ("epochs", "batch_size", "learning_rate", "max_seq_length", "mined_negatives", "seed", "limit")
@@ -74,6 +81,10 @@ def run_cli(args: argparse.Namespace) -> int:
         return _ranker(args)
     if args.target == "reader":
         return _reader(args)
+    if args.target == "decision":
+        from app.training.decision import run_decision
+
+        return run_decision(args)
     return _selector(args)
 
 

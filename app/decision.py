@@ -1,0 +1,125 @@
+"""Whether to answer: one learned model over everything that bears on it.
+
+The sentence selector's P(answerable) says how well the best sentence fits; the intent model
+says whether the question is about personal data at all, a shopping request or small talk;
+the old referral rules (a shopping word without a privacy word, a name no policy mentions, a
+figure asked for that the evidence lacks) become yes/no features. A logistic model fitted on
+labelled questions (`privacy-assistant train decision`) weighs them, so no single cue can
+refuse a question the rest of the evidence says is answered.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from app.errors import InputError
+from app.selection import Logistic, logistic_from_json
+
+if TYPE_CHECKING:
+    from app.answer import Evidence
+    from app.query import QueryPlan
+    from app.records import Filters
+    from app.retrieve import Retrieval
+    from app.snapshot import IndexSnapshot
+
+DECISION_FILE = "decision.json"
+DECISION_FEATURES = (
+    "answer_logit",  # logit of the selector's P(answerable), clipped to ±8
+    "p_privacy",  # the intent model's probabilities (0 without one)
+    "p_off_topic",
+    "p_chitchat",
+    "shopping_cue",  # a shopping word and no privacy word (app/data/query.toml)
+    "privacy_cue",  # a privacy word
+    "unknown_name",  # a capitalised name no policy mentions
+    "no_figure",  # a figure asked for ("how many days") that the cited sentences lack
+)
+
+
+class IntentScores(Protocol):
+    """What the decision reads of the intent model's output (app/intent.py)."""
+
+    @property
+    def top(self) -> str: ...
+
+    def p(self, label: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The inputs of one decision, named."""
+
+    p_answerable: float
+    intent: IntentScores | None
+    shopping_cue: bool
+    privacy_cue: bool
+    unknown_name: str  # "" or the name
+    no_figure: bool
+
+    def vector(self) -> np.ndarray:
+        p = min(max(self.p_answerable, 1e-4), 1 - 1e-4)
+        logit = max(-8.0, min(8.0, math.log(p / (1 - p))))
+        intent = self.intent
+        probs = [intent.p(label) if intent else 0.0 for label in ("privacy", "off_topic", "chitchat")]
+        flags = [self.shopping_cue, self.privacy_cue, bool(self.unknown_name), self.no_figure]
+        return np.array([logit, *probs, *(float(f) for f in flags)], dtype=np.float64)
+
+    def refusal(self) -> str:
+        """Why a question is not answered, in the words the reply and the logs use."""
+        top = self.intent.top if self.intent else ""
+        if top in ("off_topic", "chitchat") or (self.shopping_cue and not self.privacy_cue):
+            return "off-topic" if top != "chitchat" else "chit-chat"
+        if self.unknown_name:
+            return f"unknown term {self.unknown_name!r}"
+        return "no figure given" if self.no_figure else "weak evidence"
+
+
+@dataclass(frozen=True)
+class DecisionModel:
+    """P(the question is answered by the cited sentences | its signals)."""
+
+    model: Logistic
+    threshold: float = 0.5
+    fitted_on: str = ""
+    needs_intent: bool = True  # fitted with the intent model's probabilities
+
+    def probability(self, signals: Signals) -> float:
+        return float(self.model.probability(signals.vector())[0])
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> DecisionModel:
+        """Read a decision file; a malformed one is an InputError naming the file."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            model = logistic_from_json(raw["model"])
+            decision = cls(model, float(raw["threshold"]), str(raw.get("fitted_on", "")), bool(raw["needs_intent"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}: not a decision file ({exc})") from None
+        if model.features != DECISION_FEATURES:
+            raise InputError(f"{path}: features {model.features}, expected {DECISION_FEATURES}")
+        if not 0.0 < decision.threshold < 1.0:
+            raise InputError(f"{path}: threshold must be between 0 and 1, not {decision.threshold}")
+        return decision
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A question retrieved, its sentences chosen and the decision taken (before the reply)."""
+
+    text: str
+    snapshot: IndexSnapshot
+    filters: Filters
+    query: QueryPlan
+    retrieval: Retrieval
+    evidence: list[Evidence]
+    confidence: float  # the selector's P(answerable) (learned) or the rules' score
+    signals: Signals
+    reason: str  # why not to answer, or "" to answer
