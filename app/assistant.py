@@ -71,6 +71,7 @@ class AssistantConfig:
     selector: str = "learned"
     selector_path: Path | None = None  # default: selector.json in the encoder's folder
     glossary: bool = True  # expand BM25 queries with the privacy glossary (app/query.py)
+    spelling: bool = True  # correct typos before retrieval (app/spelling.py)
     abstain_rules: bool = True  # the off-topic, unknown-name and missing-figure referrals
     # The answer's short lead, a span of the first cited sentence found by the reader model
     # (models/privacy-reader, `train reader`); None: the shipped reader where there is one.
@@ -173,6 +174,7 @@ class Assistant:
         self.snapshot()
         self.embedder.embed_query("warm up")
         tokenize("预热")
+        self.snapshot().speller.correct("warm up")
         if self._reader is not None:
             self._reader.span("warm up", "The reader is loaded before the first question.")
 
@@ -206,8 +208,10 @@ class Assistant:
         """Clean the question, plan it and retrieve its top clauses (what ``ask`` does before
         choosing sentences)."""
         stages = stages or Stages()
-        text = self.clean_question(question)
         snapshot = self.snapshot()
+        text = self.clean_question(question)
+        if self.config.spelling:
+            text = snapshot.speller.correct(text, snapshot.protected_words).text
         parsed = self.check_filters(filters or {})
         query = plan(text, snapshot.catalog, explicit_doc=bool(parsed.doc_id))
         stages.lap("question analysis")
@@ -285,10 +289,11 @@ class Assistant:
             answer_text, citations = composed.text, list(composed.citations)
         stages.lap("composition")
         lead = self._lead(judged.text, citations, stages)
+        asked = self.clean_question(question)
         intent = judged.signals.intent
         return Answer(
             id=qid,
-            question=judged.text,
+            question=asked,
             answer=answer_text,
             abstained=bool(reason),
             citations=tuple(citations),
@@ -300,6 +305,7 @@ class Assistant:
             lang=reply_lang,
             contact=contact,
             clarify=clarify,
+            corrected=judged.text if judged.text != asked else "",
             extras={
                 "confidence": round(judged.confidence, 4),
                 **({"intent": intent.top} if intent is not None else {}),

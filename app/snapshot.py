@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from app.catalog import Catalog
 from app.contacts import ContactDirectory
 from app.index import ClauseIndex
 from app.lexical import tokenize
 from app.records import Clause
 from app.retrieve import HybridRetriever
+from app.spelling import SpellCorrector
 
 
 class IndexSnapshot:
@@ -24,6 +27,19 @@ class IndexSnapshot:
         # Symmetric-delete neighbourhood of the vocabulary: a word one typo away from a
         # policy word shares a one-deletion variant with it (cheap fuzzy lookup).
         self.near_vocab = {v for word in self.retriever.lexical.vocab for v in deletions(word)}
+
+    @cached_property
+    def speller(self) -> SpellCorrector:
+        """Spelling correction against this build's words (built on first use)."""
+        return SpellCorrector.from_texts(c.text for c in self.index.clauses)
+
+    @cached_property
+    def protected_words(self) -> frozenset[str]:
+        """Words spelling correction leaves alone: the catalogue's brand and region names."""
+        names = {*self.catalog.brand_names, *self.catalog.region_names}
+        for meta in self.catalog.values():
+            names.update(meta.aliases)
+        return frozenset(names)
 
     def sentence_tokens(self, clause: Clause, row: int, j: int) -> set[str]:
         """Tokens of sentence ``j`` of the clause at ``row`` (computed on first use)."""

@@ -240,3 +240,17 @@ def test_question_length_limit_is_configuration():
     assert config({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "500"}).max_question_chars == 500
     with pytest.raises(InputError, match="PRIVACY_ASSISTANT_MAX_QUESTION_CHARS"):
         config({"PRIVACY_ASSISTANT_MAX_QUESTION_CHARS": "lots"})
+
+
+def test_a_question_with_typos_is_answered_as_if_spelt_right_and_says_so(assistant):
+    clean = assistant.ask("How long do you keep my email address?")
+    typed = assistant.ask("how lnog do you keep my emial adress")
+    assert typed.corrected == "how long do you keep my email address"
+    assert typed.question == "how lnog do you keep my emial adress"  # the record keeps what was typed
+    assert [c.quote for c in typed.citations] == [c.quote for c in clean.citations]
+    assert clean.corrected == ""
+
+
+def test_names_are_never_corrected(assistant):
+    answer = assistant.ask("Do you share my purchase data with Salesforce?")
+    assert answer.corrected == ""
