@@ -3,9 +3,9 @@
 
 `Assistant.ask` only orchestrates: the retriever finds the clauses in scope
 (app/retrieve.py), the sentence chooser picks the answering sentences and its confidence
-(app/choose.py), the abstention policy decides whether to answer (app/abstain.py), the
-contact directory gives the channel to offer (app/contacts.py), and the answer is composed
-with its references (app/answer.py, app/references.py) and, where a reader ships, its lead.
+(app/choose.py), the abstention policy and its learned decision model say whether they answer
+(app/abstain.py, app/decision.py), and the reply is written (app/reply.py, app/compose.py) with what the sentences point to and, where a reader
+ships, its lead.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from app.abstain import AbstentionPolicy
-from app.answer import Answer, Choice, Citation, Evidence, Retrieved
+from app.answer import Answer, Citation, Evidence, Retrieved
 from app.choose import ChooserConfig, SentenceChooser, one_policy
 from app.clarify import Clarifier
-from app.compose import abstention_text, compose
 from app.decision import DECISION_FILE, DecisionModel, Judgement
 from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
@@ -33,7 +32,7 @@ from app.lead import to_json as lead_json
 from app.lexical import tokenize
 from app.query import QueryPlan, plan
 from app.records import Filters
-from app.references import Reference, reference_lines, resolve_all
+from app.reply import write_reply
 from app.retrieve import Request, Retrieval
 from app.selection import Selector
 from app.settings import Settings
@@ -271,22 +270,9 @@ class Assistant:
         started = time.perf_counter()
         stages = Stages(timings)
         judged = self.judge(question, filters, stages, avoid)
-        snapshot, query, reason, evidence = judged.snapshot, judged.query, judged.reason, judged.evidence
-        hits = judged.retrieval.hits
-        top_doc = hits[0].clause.doc_id if hits else None
-        contact = snapshot.contacts.for_question(query.lang, judged.filters, sorted(query.doc_ids or ()), top_doc)
-        reply_lang = lang if lang in ("en", "zh") else query.lang
-        answer_text = abstention_text(reply_lang, contact, reason)
-        clarify: tuple[Choice, ...] = ()
-        if reason == "vague question":
-            answer_text, clarify = self.clarifier.ask_back(reply_lang)
-        citations: list[Citation] = []
-        references: list[Reference] = []
-        if not reason:
-            spans = [(i, ev.start, ev.end, ev.clause) for i, ev in enumerate(evidence, 1)]
-            references = resolve_all(spans, snapshot.catalog, snapshot.contacts.sections)
-            composed = compose(evidence, snapshot.catalog, reply_lang, reference_lines(references, reply_lang))
-            answer_text, citations = composed.text, list(composed.citations)
+        reply_lang = lang if lang in ("en", "zh") else judged.query.lang
+        reply = write_reply(judged, reply_lang, self.clarifier)
+        citations = list(reply.citations)
         stages.lap("composition")
         lead = self._lead(judged.text, citations, stages)
         asked = self.clean_question(question)
@@ -294,23 +280,23 @@ class Assistant:
         return Answer(
             id=qid,
             question=asked,
-            answer=answer_text,
-            abstained=bool(reason),
+            answer=reply.text,
+            abstained=bool(judged.reason),
             citations=tuple(citations),
             retrieved=tuple(
                 Retrieved(h.clause.doc_id, h.clause.clause_id, h.clause.section_title, h.clause.text, round(h.score, 4))
-                for h in hits
+                for h in judged.retrieval.hits
             ),
             latency_ms=(time.perf_counter() - started) * 1000,
             lang=reply_lang,
-            contact=contact,
-            clarify=clarify,
+            contact=reply.contact,
+            clarify=reply.clarify,
             corrected=judged.text if judged.text != asked else "",
             extras={
                 "confidence": round(judged.confidence, 4),
                 **({"intent": intent.top} if intent is not None else {}),
-                **({"abstain_reason": reason} if reason else {}),
-                **({"references": [asdict(r) for r in references]} if references else {}),
+                **({"abstain_reason": judged.reason} if judged.reason else {}),
+                **({"references": [asdict(r) for r in reply.references]} if reply.references else {}),
                 **({"lead": lead} if lead else {}),
             },
         )
@@ -337,7 +323,7 @@ class Assistant:
         from app.intent import IntentModel
 
         try:
-            return IntentModel.load(folder)
+            return IntentModel.load(folder, self.embedder.identity)
         except InputError as exc:
             log.warning("no intent model: %s", exc)
             return None

@@ -44,8 +44,10 @@ class FollowUp:
 
 
 def _name_pattern(name: str) -> str:
-    """A scope word as a regex: Chinese anywhere, anything else as a whole word."""
-    return re.escape(name) if is_cjk(name) else rf"(?<!\w){re.escape(name)}(?!\w)"
+    """A scope word as a regex: Chinese anywhere, anything else as a whole word; never inside
+    an e-mail or web address ("support@acme.cn")."""
+    inside_address = r"(?<![\w@.])" if not is_cjk(name) else r"(?<![@.])"
+    return inside_address + re.escape(name) + (r"(?![\w@]|\.\w)" if not is_cjk(name) else r"(?!\.\w)")
 
 
 def _scope_pattern(scope_words: Iterable[str]) -> re.Pattern[str]:

@@ -1,46 +1,52 @@
 """What a cited sentence points to elsewhere, resolved from the same policy.
 
 Policies say "contact us using the details set out below", "by clicking here", "please write
-to our e-mail address below", "通过上述相同方式" ("in the same way as above"): quoted alone,
-the pointer leads nowhere. When a cited sentence points at a contact channel or a link it
-does not itself give, the answer carries the target, taken from the policy: the channels
-(e-mail addresses, phone numbers, web addresses) of the same clause in the direction the
-sentence points, else of the policy's contact section; a link that the text lost (the page
-said "click here") becomes the policy's public page from the catalogue.
+to our e-mail address below", "通过上述相同方式" ("in the same way as above"), or end a sentence
+with a colon and give the address on the lines after it: quoted alone, such a sentence leads
+nowhere. A citation of a sentence that announces a block carries the block (``complete_span``);
+a sentence that points at a channel it does not give carries the target, taken from the policy:
+the channels (e-mail, phone, web and postal addresses) of the same clause in the direction the
+sentence points, else of the next clauses of its section, else of the section it names, else of
+the policy's contact section in the sentence's language, else the policy's public page from the
+catalogue. A sentence pointing at something that is not a channel ("the purposes set out
+above") resolves nothing: a reference never invents a target.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from app.normalize import PLACEHOLDER_LINK
+from app.contacts import (
+    PHONE,
+    URL,
+    channel_rules,
+    channels,
+    contact_channels,
+    contact_clauses,
+    contact_sections,
+    request_channels,
+)
 from app.records import Clause, DocumentMeta
 from app.text import EMAIL
 
-URL = re.compile(r"https?://[^\s)<>\"'，。；]+[^\s)<>\"'，。；.,;:]")
-PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d|\+1 800 [A-Z]{4,}(?: \([^)]*\))?|\b\d{3}-\d{3}-\d{4}\b")
+__all__ = [
+    "LABELS",
+    "PHONE",
+    "URL",
+    "Reference",
+    "channels",
+    "complete_span",
+    "contact_sections",
+    "pointer",
+    "reference_lines",
+    "resolve",
+    "resolve_all",
+]
 
-# A pointer to a channel elsewhere: a way of getting in touch with a direction word, or a
-# reference to the contact section. Directions: "below"/"以下"/"下方" point forward,
-# "above"/"上述"/"前述" back.
-_CONTACT_WORDS = (
-    r"(?:contact(?:ing)?|write|writing|e-?mail(?:ing)?|call(?:ing)?|reach(?:ing)?|details|address|channels?)"
-)
-_FORWARD = re.compile(
-    rf"\b{_CONTACT_WORDS}\b[^.;]{{0,60}}\b(?:below|as follows|following)\b"
-    r"|section (?:headed|entitled|titled) [\"'“‘]?contact|“联系我们”|「联系我们」|联系我们章节"
-    r"|(?:以下|下方|如下)(?:的)?(?:联系)?(?:方式|渠道|地址|电话|邮箱)",
-    re.IGNORECASE,
-)
-_BACKWARD = re.compile(
-    rf"\b{_CONTACT_WORDS}\b[^.;]{{0,60}}\babove\b|(?:上述|前述|上文)(?:相同)?(?:的)?(?:联系)?(?:方式|渠道|地址|电话|邮箱)",
-    re.IGNORECASE,
-)
-_LINK = re.compile(
-    rf"\bclick(?:ing)? here\b|\bthis link\b|{re.escape(PLACEHOLDER_LINK)}|点击(?:此处|这里)|此链接", re.IGNORECASE
-)
+_NEIGHBOURS = 3  # how many clauses of the same section a pointer may reach past its own
+_NOT_TITLE = re.compile(r"[\s\-‐–_]+")
 
 
 @dataclass(frozen=True)
@@ -48,40 +54,45 @@ class Reference:
     """A cited sentence's pointer and what it points to."""
 
     n: int  # the citation
-    kind: str  # "contact" or "link"
+    kind: str  # "contact" (channels), "link" (a lost link's page) or "page" (no channel found)
     target: str  # the channels or the address, verbatim from the policy or the catalogue
 
 
-def channels(text: str) -> list[str]:
-    """E-mail addresses, web addresses and phone numbers in ``text``, in order, once each."""
-    found: list[tuple[int, str]] = []
-    for pattern in (EMAIL, URL, PHONE):
-        for m in pattern.finditer(text):
-            value = m.group(0).strip()
-            if pattern is PHONE and (re.fullmatch(r"[\d ]{1,8}", value) or _inside(m.start(), found)):
-                continue
-            found.append((m.start(), value))
-    seen: list[str] = []
-    for _, value in sorted(found):
-        if value not in seen and not any(value in other for other in seen):
-            seen.append(value)
-    return seen
-
-
-def _inside(pos: int, found: list[tuple[int, str]]) -> bool:
-    return any(start <= pos < start + len(value) for start, value in found)
+def complete_span(clause: Clause, start: int, end: int) -> int:
+    """The end (a document offset) of a citation of the sentence ``start``–``end`` that carries
+    the block the sentence announces ("contact us at:" and the address lines, "include:" and
+    the list) up to a blank line, a new announcement, the clause's end or the size cap; ``end``
+    when the sentence announces nothing or nothing follows it in the clause."""
+    rules = channel_rules()
+    text, local = clause.text, end - clause.start
+    sentence = text[start - clause.start : local].rstrip()
+    cue = rules.announce.search(sentence[-60:])
+    if not (sentence.endswith((":", "：")) or cue):
+        return end
+    cursor = local + len(text[local:]) - len(text[local:].lstrip(" \t"))  # at the line break
+    best, lines = local, 0
+    while cursor < len(text) and text[cursor] == "\n" and lines < rules.max_lines:
+        stop = text.find("\n", cursor + 1)
+        stop = len(text) if stop < 0 else stop
+        line = text[cursor + 1 : stop].rstrip()
+        if not line.strip() or (lines and line.endswith((":", "："))) or stop - local > rules.max_chars:
+            break
+        best, lines, cursor = cursor + 1 + len(line), lines + 1, stop
+    return clause.start + best if lines else end
 
 
 def pointer(sentence: str) -> tuple[str, str] | None:
-    """(kind, direction) of what the sentence points to without giving it, or None."""
-    if _LINK.search(sentence) and not URL.search(sentence):
+    """(kind, direction) of what the sentence points to without giving it, or None: a lost
+    link ("click here" with no address after it), or a channel below or above."""
+    cues = channel_rules().pointer
+    if any(not URL.search(sentence, m.start()) for m in cues["link"].finditer(sentence)):
         return "link", "page"
-    if channels(sentence):
-        return None  # it gives its own channel
-    if _BACKWARD.search(sentence):
-        return "contact", "back"
-    if _FORWARD.search(sentence):
-        return "contact", "forward"
+    if not cues["touch"].search(sentence):
+        return None
+    for name, direction in (("backward", "back"), ("forward", "forward")):
+        for m in cues[name].finditer(sentence):
+            if not channels(sentence[m.start() :]):  # a channel after the pointer answers it
+                return "contact", direction
     return None
 
 
@@ -92,28 +103,132 @@ def resolve(
     clause: Clause,
     meta: DocumentMeta | None,
     contact_section: str,
+    document: Sequence[Clause] = (),
 ) -> Reference | None:
     """The target of citation ``n``'s pointer (its sentence is clause text between the
     document offsets ``sentence_start`` and ``sentence_end``), or None when there is none or
-    nothing to point at."""
+    nothing to point at. ``document`` (the policy's clauses in order) lets the pointer reach
+    the next clauses and the sections it names; without it, ``contact_section`` answers."""
     offset = clause.start
     sentence = clause.text[sentence_start - offset : sentence_end - offset]
+    full_end = complete_span(clause, sentence_start, sentence_end)
+    given = set(contact_channels(clause.text[sentence_start - offset : full_end - offset]))
     found = pointer(sentence)
-    if found is None:
-        return None
-    kind, direction = found
-    if kind == "link":
+    if found is not None and found[0] == "link":
         url = meta.public_url if meta else ""
         return Reference(n, "link", url) if url else None
-    before, after = clause.text[: sentence_start - offset], clause.text[sentence_end - offset :]
-    near = channels(before)[-3:] if direction == "back" else channels(after)[:3]
-    target = ", ".join(near) or contact_section
-    return Reference(n, "contact", target) if target else None
+    touch = channel_rules().pointer["touch"].search(sentence)
+    named = _named_section(sentence, document, clause.lang) if document and touch else None
+    if named is not None:  # the sentence names the section to look in
+        target = _pick(contact_channels(_joined(named)), given, sentence, nearby=False)
+        if target or found is None:
+            return Reference(n, "contact", target) if target else None
+    if found is None and not _announces_channel(sentence, given):
+        return None
+    back = found is not None and found[1] == "back"
+    for channels_found, nearby in _candidates(clause, sentence_start, full_end, document, back):
+        if target := _pick(channels_found, given, sentence, nearby):
+            return Reference(n, "contact", target)
+    if contact_section and not document:
+        return Reference(n, "contact", contact_section)
+    url = meta.public_url if meta else ""
+    return Reference(n, "page", url) if url else None
+
+
+def _candidates(
+    clause: Clause, start: int, end: int, document: Sequence[Clause], back: bool
+) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """Where a pointer's channels may be, nearest first, each with whether it is next to the
+    sentence: its clause in the pointed direction, the next clauses of its section, the
+    policy's contact section, the channels the policy gives for requests."""
+    offset = clause.start
+    if back:
+        yield contact_channels(clause.text[: start - offset])[-3:], True
+    else:
+        yield contact_channels(clause.text[end - offset :])[:3], True
+    yield contact_channels(_joined(list(_neighbours(clause, document, back)))), True
+    if document:
+        yield contact_channels(_joined(contact_clauses(document, clause.lang))), False
+        yield request_channels(document, clause.lang), False
+
+
+def _announces_channel(sentence: str, given: set[str]) -> bool:
+    """A sentence ending in a colon about getting in touch whose block, in its clause, gives no
+    channel ("For any request … through Our Client Relations Center:")."""
+    return (
+        sentence.rstrip().endswith((":", "："))
+        and not given
+        and bool(channel_rules().pointer["touch"].search(sentence))
+    )
+
+
+def _pick(found: Sequence[str], given: set[str], sentence: str, nearby: bool) -> str:
+    """The channels not already in the quote, joined; only the e-mail addresses when the
+    sentence asks for an e-mail ("e-mailing the address below") and there are some; a web
+    address next to the sentence only when it asks for a page ("visit", "online form")."""
+    cues = channel_rules().pointer
+    fresh = [c for c in found if c not in given]
+    if nearby and not cues["web"].search(sentence):
+        fresh = [c for c in fresh if not URL.fullmatch(c)]
+    if cues["email"].search(sentence):
+        fresh = [c for c in fresh if EMAIL.fullmatch(c)] or fresh
+    return "; ".join(fresh)
+
+
+def _neighbours(clause: Clause, document: Sequence[Clause], back: bool) -> Iterator[Clause]:
+    """The clauses next to ``clause`` in the pointed direction, while they stay in its section
+    (its subsections too, going forward) and language."""
+    ids = [c.clause_id for c in document]
+    if clause.clause_id not in ids:
+        return
+    i, step = ids.index(clause.clause_id), -1 if back else 1
+    for k in range(1, _NEIGHBOURS + 1):
+        j = i + k * step
+        if not 0 <= j < len(document):
+            return
+        other = document[j]
+        inside = other.section == clause.section or (
+            not back and other.section[: len(clause.section)] == clause.section
+        )
+        if other.lang != clause.lang or not inside:
+            return
+        yield other
+
+
+def _named_section(sentence: str, document: Sequence[Clause], lang: str) -> list[Clause] | None:
+    """The clauses of the section the sentence names ("the section headed “Contact us”",
+    "the Opt-in and Opt-out section above"), or None when it names none of the policy's."""
+    rules = channel_rules()
+    for m in rules.pointer["section"].finditer(sentence):
+        name = next(g for g in m.groups() if g)
+        if rules.contact_section.search(name.strip()):
+            return contact_clauses(document, lang)
+        key = _title_key(name)
+        found = [c for c in document if any(_same_title(key, _title_key(t)) for t in c.section)]
+        if found:
+            return found
+    return None
+
+
+def _title_key(title: str) -> str:
+    return _NOT_TITLE.sub(" ", title.lower()).strip()
+
+
+def _same_title(named: str, title: str) -> bool:
+    return bool(title) and (named == title or (len(title) >= 4 and title in named))
+
+
+def _joined(clauses: Sequence[Clause]) -> str:
+    return "\n".join(c.text for c in clauses)
 
 
 LABELS = {
-    "en": {"contact": "Contact details given in the policy", "link": "The link is on the policy's page"},
-    "zh": {"contact": "政策中给出的联系方式", "link": "链接见政策页面"},
+    "en": {
+        "contact": "Contact details given in the policy",
+        "link": "The link is on the policy's page",
+        "page": "The contact details are on the policy's page",
+    },
+    "zh": {"contact": "政策中给出的联系方式", "link": "链接见政策页面", "page": "联系方式见政策页面"},
 }
 
 
@@ -122,7 +237,7 @@ def reference_lines(references: Sequence[Reference], lang: str) -> list[str]:
     labels = LABELS["zh" if lang == "zh" else "en"]
     colon = "：" if lang == "zh" else ": "
     lines: list[str] = []
-    for kind in ("contact", "link"):
+    for kind in ("contact", "link", "page"):
         by_target: dict[str, list[int]] = {}
         for r in references:
             if r.kind == kind:
@@ -132,30 +247,19 @@ def reference_lines(references: Sequence[Reference], lang: str) -> list[str]:
     return lines
 
 
-def contact_sections(clauses: Sequence[Clause]) -> dict[tuple[str, str], str]:
-    """The channels of each document's contact section, per (doc_id, language)."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for clause in clauses:
-        title = clause.section_title.lower()
-        if "contact" not in title and "联系我们" not in title:
-            continue
-        items = found.setdefault((clause.doc_id, clause.lang), [])
-        # e-mail addresses first, then phone numbers (a web address is not a way to write in)
-        for match in [*EMAIL.findall(clause.text), *(m.strip() for m in PHONE.findall(clause.text))]:
-            if match not in items and not re.fullmatch(r"[\d ]{1,8}", match):
-                items.append(match)
-    return {k: ", ".join(v[:3]) for k, v in found.items() if v}
-
-
 def resolve_all(
     evidence: Sequence[tuple[int, int, int, Clause]],
     metas: Mapping[str, DocumentMeta],
     contacts: Mapping[tuple[str, str], str],
+    documents: Mapping[str, Sequence[Clause]] | None = None,
 ) -> list[Reference]:
-    """References of the cited sentences (n, start, end, clause), best first."""
+    """References of the cited sentences (n, start, end, clause), best first. ``documents``
+    (doc_id → its clauses in order, ``ContactDirectory.documents``) lets pointers reach past
+    their own clause; ``contacts`` answers for a policy without it."""
     out = []
     for n, start, end, clause in evidence:
         section = contacts.get((clause.doc_id, clause.lang)) or contacts.get((clause.doc_id, "en"), "")
-        if (ref := resolve(n, start, end, clause, metas.get(clause.doc_id), section)) is not None:
+        document = (documents or {}).get(clause.doc_id, ())
+        if (ref := resolve(n, start, end, clause, metas.get(clause.doc_id), section, document)) is not None:
             out.append(ref)
     return out

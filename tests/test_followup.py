@@ -60,3 +60,8 @@ def test_follow_ups_chain_on_the_question_as_answered() -> None:
     assert second.question == "How long do you keep my data (Harry Winston)?"
     third = rewrite_followup(second.topic, "and Cartier?", SCOPE)
     assert third.question == "How long do you keep my data (Cartier)?"
+
+
+def test_a_name_inside_an_address_is_not_a_scope() -> None:
+    asked = rewrite_followup("Can I write to privacy@cartier.com about China?", "and for the US?", SCOPE).question
+    assert asked == "Can I write to privacy@cartier.com about the US?"
