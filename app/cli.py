@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         "--held-out", type=Path, metavar="MODEL_DIR", help="only items about policies the model was not trained on"
     )
     ev.add_argument("--calibrate", action="store_true", help="print the abstention thresholds that fit the set best")
+    ev.add_argument(
+        "--robustness",
+        action=argparse.BooleanOptionalAction,
+        help="also re-ask each set with typos, plain typing and as a chat follow-up (default: on for the default sets)",
+    )
+    ev.add_argument(
+        "--intent", action=argparse.BooleanOptionalAction, default=True, help="report the intent model's figures"
+    )
     _llm_options(ev, side_by_side=True)
 
     from app.training.cli import add_parser

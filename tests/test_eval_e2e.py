@@ -57,7 +57,7 @@ def eval_run(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     _eval_set(dataset)
     out = tmp / "rep"
     args = ["--documents", "documents", "--index", str(seed_index)]
-    return run_cli(*args, "eval", "--dataset", str(dataset), "--json", "--out", str(out)), out
+    return run_cli(*args, "eval", "--dataset", str(dataset), "--json", "--robustness", "--out", str(out)), out
 
 
 def test_exit_status_zero(eval_run) -> None:
@@ -114,3 +114,33 @@ def test_unanswerable_items_abstained(eval_run) -> None:
         assert row["abstained"] is True, row["answer"]["answer"]
         assert row["answer"]["citations"] == []
         assert row["ok"] is True
+
+
+ROBUST_KINDS = ("typos", "plain", "followup")
+
+
+def test_robustness_in_the_flat_json(eval_run) -> None:
+    proc, _ = eval_run
+    metrics = json.loads(proc.stdout)
+    for kind in ROBUST_KINDS:
+        prefix = f"assistant/six/robust_{kind}/"
+        assert metrics[prefix + "items"] == 6
+        for key in ("citation_hit", "abstain_f1", "false_abstention_rate"):
+            assert 0.0 <= metrics[prefix + key] <= 1.0, (prefix + key, metrics[prefix + key])
+        assert metrics[prefix + "clean_citation_hit"] == metrics["citation_hit"]
+        delta = metrics[prefix + "citation_hit"] - metrics["citation_hit"]
+        assert metrics[prefix + "citation_hit_delta"] == pytest.approx(delta, abs=1e-3)
+    # the two unanswerable items have no gold policy to follow up on: asked as they are
+    assert metrics["assistant/six/robust_followup/unchanged"] >= 2
+    assert 0.0 <= metrics["cited_policy"] <= 1.0
+
+
+def test_robustness_and_intent_in_the_report(eval_run) -> None:
+    _, out = eval_run
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Robustness (assistant)" in report
+    assert "| set | kind | n | unchanged | citation hit | clean citation hit | delta |" in report
+    for kind in ROBUST_KINDS:
+        assert f"| six | {kind} | 6 |" in report
+    assert "## Intent model" in report
+    assert "cited_policy" in report

@@ -267,6 +267,43 @@ def test_percentile_hand_values() -> None:
     assert m.percentile([], 50) == 0.0
 
 
+# -- cited_policy -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("citations", "sources", "abstained", "expected"),
+    [
+        ([Unit("a", "x")], [Source("a", "y")], False, 1.0),  # the right policy, even the wrong sentence
+        ([Unit("b", "y")], [Source("a", "y")], False, 0.0),  # the wrong policy, even the same words
+        ([Unit("b", "x"), Unit("a", "y")], [Source("a", "y")], False, 0.0),  # only the FIRST citation counts
+        ([Unit("b", "x")], [Source("a", "y"), Source("b", "z")], False, 1.0),  # any gold policy will do
+        ([], [Source("a", "y")], False, 0.0),  # answered without citing: a miss
+        ([Unit("a", "x")], [Source("a", "y")], True, None),  # abstained: not counted
+        ([Unit("a", "x")], [], False, None),  # no gold source: not counted
+        ([Unit("a", "x")], [Source("", "y")], False, None),  # a source that names no document
+    ],
+)
+def test_cited_policy(citations: list[Unit], sources: list[Source], abstained: bool, expected: float | None) -> None:
+    assert m.cited_policy(citations, sources, abstained) == expected
+
+
+def test_aggregate_cited_policy_share() -> None:
+    """3 answerable items counted (answered, with a gold doc) of which 2 cite a gold policy first;
+    the abstention and the unanswerable item are not counted."""
+    a = Source("docA", "alpha")
+    items = [_item(f"i{n}", True, (a,)) for n in range(4)] + [_item("u", False)]
+    answers = [
+        _answer("i0", "x", False, cited=(("docA", "alpha"),)),
+        _answer("i1", "x", False, cited=(("docA", "other"),)),
+        _answer("i2", "x", False, cited=(("docB", "alpha"), ("docA", "alpha"))),
+        _answer("i3", ABSTAIN, True),
+        _answer("u", "x", False, cited=(("docB", "z"),)),
+    ]
+    agg = aggregate([score_item(i, ans) for i, ans in zip(items, answers, strict=True)])
+    assert agg["cited_policy"] == pytest.approx(2 / 3, abs=1e-4)
+    assert "cited_policy" not in aggregate([score_item(items[3], answers[3])])  # nothing counted: no figure
+
+
 # -- scoring aggregate ------------------------------------------------------------------------------
 
 
@@ -366,6 +403,7 @@ EXPECTED = {
     "ndcg@10": 0.5 / 2,
     "citation_hit": 0.5,
     "citation_precision": 2 / 3,
+    "cited_policy": 1.0,  # a1 answered and cites docA first; a2 abstained (not counted)
     "answer_fact_recall": 0.5,
     "abstain_precision": 2 / 3,  # tp=2 (u1, u2), fp=1 (a2), fn=0
     "abstain_recall": 1.0,

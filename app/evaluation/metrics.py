@@ -89,6 +89,17 @@ def citation_hit(citations: Sequence[Unit], sources: Sequence[Source], needs_all
     return 1.0 if (all(covered) if needs_all else any(covered)) else 0.0
 
 
+def cited_policy(citations: Sequence[Unit], sources: Sequence[Source], abstained: bool) -> float | None:
+    """1 when an answer's first citation comes from a gold policy, 0 when it comes from another
+    one (or the answer cites nothing); None when the item does not count: abstained, or no
+    source names a document. A wrong first policy is the miss a customer cannot see — the
+    sentence reads right but speaks for another brand, region or year."""
+    gold = {s.doc_id for s in sources if s.doc_id}
+    if abstained or not gold:
+        return None
+    return 1.0 if citations and citations[0].doc_id in gold else 0.0
+
+
 def fact_recall(answer: str, facts: Sequence[str]) -> float | None:
     """Share of the expected facts found in the answer text; None when there are none."""
     if not facts:

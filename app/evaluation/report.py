@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.evaluation.intent_model import IntentFigures, intent_section
+from app.evaluation.robustness import Robust, robustness_section
 from app.evaluation.scoring import ItemResult, aggregate, breakdowns, result_row, summary_table
 
 
 def write_report(
-    out: Path, all_results: dict[str, dict[str, list[ItemResult]]], flat: dict[str, float], command: str
+    out: Path,
+    all_results: dict[str, dict[str, list[ItemResult]]],
+    flat: dict[str, float],
+    command: str,
+    robust: Mapping[str, Mapping[str, Robust]] | None = None,
+    intent: IntentFigures | None = None,
 ) -> None:
+    """report.md (tables, breakdowns, robustness, intent model, failures), results.jsonl, metrics.json, plots."""
     out.mkdir(parents=True, exist_ok=True)
     main = [r for rs in all_results["assistant"].values() for r in rs]
     rows = sorted(main, key=lambda r: (r.ok, r.item.split, r.item.id))
@@ -29,6 +38,7 @@ def write_report(
         "",
         "Metrics: hit@k/MRR/nDCG on the retrieved clauses; citation hit = the citations quote a gold "
         "sentence (all of them for needs_all items); citation precision = share of citations that do; "
+        "cited_policy = share of answered items whose first citation is from a gold policy; "
         "answer-fact recall = expected facts found in the answer text; abstention P/R/F1 with "
         "'abstained' as the positive class; cited_words = mean length of a citation.",
     ]
@@ -40,17 +50,41 @@ def write_report(
         with open(out / "results-llm.jsonl", "w", encoding="utf-8") as handle:
             for r in sorted(llm, key=lambda r: (r.ok, r.item.split, r.item.id)):
                 handle.write(json.dumps(result_row(r), ensure_ascii=False) + "\n")
-    failures = [r for r in rows if not r.ok][:40]
-    parts += ["", f"## Failures ({sum(1 for r in main if not r.ok)} of {len(main)}; first 40)", ""]
-    for r in failures:
-        got = "abstained" if r.answer.abstained else (r.answer.citations[0].quote[:140] if r.answer.citations else "-")
-        want = r.item.sources[0].quote[:100] if r.item.sources else "(should abstain)"
-        parts.append(
-            f"- **{r.item.id}** [{r.item.kind}/{r.item.lang}] {r.item.question} — want: “{want}” — got: “{got}”"
-        )
+    if robust:
+        parts += ["", "## Robustness (assistant)", "", robustness_section(robust, all_results["assistant"])]
+    if intent is not None:
+        parts += ["", "## Intent model", "", intent_section(intent)]
+    parts += ["", *_failures_section(rows)]
     parts += ["", "Plots: `by_kind.png`, `latency.png`."]
     (out / "report.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
     _plots(out, main)
+
+
+def _failures_section(rows: list[ItemResult]) -> list[str]:
+    """The failures by cause, then the first 40 of them."""
+    failed = [r for r in rows if not r.ok]
+    lines = [f"## Failures ({len(failed)} of {len(rows)}; first 40)", ""]
+    if failed:
+        causes = Counter(_cause(r) for r in failed)
+        shares = ", ".join(f"{k} {n} ({n / len(failed):.0%})" for k, n in causes.most_common())
+        lines += [f"By cause: {shares}.", ""]
+    for r in failed[:40]:
+        got = "abstained" if r.answer.abstained else (r.answer.citations[0].quote[:140] if r.answer.citations else "-")
+        want = r.item.sources[0].quote[:100] if r.item.sources else "(should abstain)"
+        lines.append(
+            f"- **{r.item.id}** [{r.item.kind}/{r.item.lang}] {r.item.question} — want: “{want}” — got: “{got}”"
+        )
+    return lines
+
+
+def _cause(r: ItemResult) -> str:
+    """Why an item failed: a referral it should not have made, an answer it should not have
+    given, an answer from the wrong policy, or the right policy's wrong sentence."""
+    if not r.item.answerable:
+        return "answered_unanswerable"
+    if r.answer.abstained:
+        return "false_referral"
+    return "wrong_policy" if r.cited_policy == 0.0 else "wrong_sentence"
 
 
 def _llm_section(results: list[ItemResult]) -> list[str]:
@@ -99,7 +133,10 @@ def _reason_kind(reason: str) -> str:
 
 
 def _group_table(groups: dict[str, dict[str, Any]]) -> str:
-    keys = ("items", "hit@5", "citation_hit", "citation_precision", "answer_fact_recall", "abstain_f1", "correct")
+    keys = (
+        "items", "hit@5", "citation_hit", "citation_precision", "cited_policy", "answer_fact_recall", "abstain_f1",
+        "correct",
+    )  # fmt: skip
     lines = ["| group | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     for g, agg in groups.items():
         lines.append(f"| {g} | " + " | ".join(_cell(agg, k) for k in keys) + " |")

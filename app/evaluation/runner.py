@@ -19,7 +19,9 @@ from app.errors import InputError
 from app.evaluation.baselines import BASELINES, make_baseline
 from app.evaluation.calibrate import best_thresholds
 from app.evaluation.dataset import DEFAULT_SETS, EvalItem, load_eval_set
+from app.evaluation.intent_model import IntentFigures, intent_figures, intent_flat
 from app.evaluation.report import write_report
+from app.evaluation.robustness import Robust, robust_flat, robustness_section, run_robustness
 from app.evaluation.scoring import ItemResult, Pipeline, answerer_pipeline, flatten, run, summary_table
 from app.evaluation.variants import VARIANTS, make_variant
 from app.index import build_index
@@ -49,15 +51,33 @@ def run_cli(args: argparse.Namespace) -> int:
     for pname, pipeline in _pipelines(args, assistant, embedder, llm_config).items():
         embedder.clear_cache()  # each pipeline pays for its own question encoding
         all_results[pname] = {s: run(items, pipeline, desc=f"{pname}:{s}") for s, items in sets.items()}
-    flat = flatten(all_results)
+    robust: dict[str, dict[str, Robust]] = {}
+    if args.robustness if args.robustness is not None else not args.dataset:  # on for the default sets
+        embedder.clear_cache()
+        robust = run_robustness(sets, answerer_pipeline(assistant), assistant.snapshot().catalog)
+    intent = intent_figures(embedder) if args.intent else IntentFigures(skipped="--no-intent")
+    _report(args, all_results, robust, intent)
+    return 0
+
+
+def _report(
+    args: argparse.Namespace,
+    all_results: dict[str, dict[str, list[ItemResult]]],
+    robust: dict[str, dict[str, Robust]],
+    intent: IntentFigures,
+) -> None:
+    """The flat dict (stdout with --json) or the tables, and report.md with --out."""
+    flat = flatten(all_results) | robust_flat(robust, all_results["assistant"]) | intent_flat(intent)
     if args.json:
         print(json.dumps(flat, ensure_ascii=False))
     else:
         print(summary_table(all_results))
+        if robust:
+            print("\n" + robustness_section(robust, all_results["assistant"]))
     if args.out:
-        write_report(args.out, all_results, flat, command=" ".join(["privacy-assistant", *sys.argv[1:]]))
+        command = " ".join(["privacy-assistant", *sys.argv[1:]])
+        write_report(args.out, all_results, flat, command=command, robust=robust, intent=intent)
         print(f"report written to {args.out}/report.md", file=sys.stderr)
-    return 0
 
 
 def _pipelines(

@@ -41,6 +41,7 @@ class ItemResult:
     sentence_r: float
     cited_words: float
     unit_words: float
+    cited_policy: float | None = None  # the first citation's policy is a gold one (None: not counted)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +90,7 @@ def score_item(item: EvalItem, answer: Answer) -> ItemResult:
         sentence_r=r,
         cited_words=sum(len(c.text.split()) for c in cited) / len(cited) if cited else 0.0,
         unit_words=sum(len(u.text.split()) for u in retrieved) / len(retrieved) if retrieved else 0.0,
+        cited_policy=m.cited_policy(cited, item.sources, answer.abstained) if item.answerable else None,
     )
 
 
@@ -105,6 +107,9 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     out["citation_precision"] = (
         sum(r.citation_correct for r in cited) / sum(r.citations for r in cited) if cited else 0.0
     )
+    policies = [r.cited_policy for r in answerable if r.cited_policy is not None]
+    if policies:  # nothing answered with a named gold document: no such figure (not a zero)
+        out["cited_policy"] = _mean(policies)
     facts = [r.fact_recall for r in answerable if r.fact_recall is not None]
     if facts:  # an outside set without answer_facts has no such figure (not a zero)
         out["answer_fact_recall"] = _mean(facts)
@@ -181,7 +186,8 @@ def flatten(all_results: dict[str, dict[str, list[ItemResult]]]) -> dict[str, fl
 
 
 TABLE_METRICS = (
-    "hit@1", "hit@5", "mrr@10", "ndcg@10", "citation_hit", "citation_precision", "answer_fact_recall",
+    "hit@1", "hit@5", "mrr@10", "ndcg@10", "citation_hit", "citation_precision", "cited_policy",
+    "answer_fact_recall",
     "abstain_f1", "false_abstention_rate", "sentence_f1", "latency_p50_ms", "latency_p95_ms", "cited_words",
 )  # fmt: skip
 
@@ -223,6 +229,7 @@ def result_row(r: ItemResult) -> dict[str, Any]:
         "rank": r.rank,
         "citation_hit": r.citation_hit,
         "citations_correct": r.citation_correct,
+        "cited_policy": r.cited_policy,
         "fact_recall": r.fact_recall,
         "gold": [asdict(s) for s in r.item.sources],
         "answer": r.answer.to_json() | {"retrieved": [asdict(x) for x in r.answer.retrieved[:5]]},
