@@ -4,8 +4,8 @@
 `Assistant.ask` only orchestrates: the retriever finds the clauses in scope
 (app/retrieve.py), the sentence chooser picks the answering sentences and its confidence
 (app/choose.py), the abstention policy and its learned decision model say whether they answer
-(app/abstain.py, app/decision.py), and the reply is written (app/reply.py, app/compose.py) with what the sentences point to and, where a reader
-ships, its lead.
+(app/abstain.py, app/decision.py), and the reply is written (app/reply.py, app/compose.py)
+with what the sentences point to and, where a reader ships, its lead.
 """
 
 from __future__ import annotations
@@ -250,6 +250,8 @@ class Assistant:
         reason = self.abstention.reason(text, snapshot, query, evidence, confidence, intent)
         if reason not in ("off-topic", "chit-chat", "no words") and self.clarifier.is_vague(query.terms):
             reason = "vague question"
+        if evidence and not snapshot.speller.reads_as_words(text):
+            reason = "no words"  # one letter repeated, keyboard noise: nothing to answer
         stages.lap("decision")
         return Judgement(text, snapshot, parsed, query, found, evidence, confidence, signals, reason)
 

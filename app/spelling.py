@@ -205,6 +205,18 @@ class SpellCorrector:
                  for s in suggestions]
         return min(found)[-1] if found else None
 
+    def reads_as_words(self, text: str, share: float = 0.5) -> bool:
+        """Whether ``text`` is written in words: any Chinese, or at least ``share`` of its Latin
+        words of two letters or more known to the corpus or English ("aaaa", "zzzz qqqq" and
+        keyboard noise are not; an acronym is). Call it on corrected text, so that typos count."""
+        if any(_is_cjk(ch) for ch in text):
+            return True
+        words = re.findall(r"[A-Za-z]{2,}", text)[:200]
+        if not words:
+            return False
+        known = sum(w.isupper() or self._known(w.lower()) for w in words)  # an acronym is a word
+        return known >= share * len(words)
+
     def _known(self, word: str) -> bool:
         corpus, english = self._lexicons()
         return word in corpus or word in english

@@ -254,3 +254,32 @@ def test_a_question_with_typos_is_answered_as_if_spelt_right_and_says_so(assista
 def test_names_are_never_corrected(assistant):
     answer = assistant.ask("Do you share my purchase data with Salesforce?")
     assert answer.corrected == ""
+
+
+@pytest.mark.parametrize("noise", ["1111111", "1 " * 900, "😀😀😀", "a" * 50, "zzzz qqqq xxxx", "??!!"])
+def test_a_question_without_words_gets_the_polite_referral(assistant, noise):
+    answer = assistant.ask(noise)
+    assert answer.abstained and not answer.citations
+    assert answer.extras["abstain_reason"] == "no words"
+
+
+def test_keyboard_noise_of_the_maximum_length_is_referred(assistant):
+    import random
+    import string
+
+    rng = random.Random(7)
+    noise = "".join(rng.choice(string.ascii_letters + " ") for _ in range(1990))
+    assert assistant.ask(noise).abstained
+
+
+@pytest.mark.parametrize(("question", "reply"), [
+    ("my data?", "What would you like to know about your personal information?"),
+    ("我的信息？", "请问您想了解个人信息的哪一方面？"),
+])  # fmt: skip
+def test_a_vague_question_gets_a_question_back_with_topics(assistant, question, reply):
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.citations
+    assert reply in answer.answer
+    assert 3 <= len(answer.clarify) <= 5
+    picked = assistant.ask(answer.clarify[0].question)  # a topic button asks a real question
+    assert not picked.abstained and picked.citations
