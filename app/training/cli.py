@@ -14,6 +14,10 @@ from app.errors import InputError
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("../shared/datasets/policyqa/dev.json")
+# Our own labelled questions about the seed policies: what the selector is fitted on and the
+# ranker may add to PolicyQA. The project's eval sets (evals/) are never trained on.
+SEED_QUESTIONS = Path("data/seeds/questions.jsonl")
+EVALS_DIR = Path(__file__).resolve().parents[2] / "evals"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         type=Path,
         action="append",
         default=[],
-        help="also train on this labelled set's answerable items, over --documents (e.g. evals/dev.jsonl)",
+        help=f"also train on this labelled set's answerable items, over --documents (e.g. {SEED_QUESTIONS}; "
+        "never evals/)",
     )
     _add_options(ranker, TrainConfig(), RANKER_OPTIONS)
     from app.training.reader import ReaderConfig
@@ -43,7 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     reader.add_argument("--out", type=Path, default=Path("models/privacy-reader"), help="output folder")
     _add_options(reader, ReaderConfig(), READER_OPTIONS)
     selector = targets.add_parser("selector", help="fit the sentence selector and abstention on an eval set")
-    selector.add_argument("--dataset", type=Path, action="append", help="labelled questions (default evals/dev.jsonl)")
+    selector.add_argument(
+        "--dataset", type=Path, action="append", help=f"labelled questions (default {SEED_QUESTIONS}; never evals/)"
+    )
     selector.add_argument("--out", type=Path, help="selector file (default: selector.json in the model's folder)")
     selector.add_argument(
         "--features-from",
@@ -51,6 +58,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="compute the features with this encoder (a folder or package:NAME; default: the model in use) — "
         "one trained without the labelled questions, so that they look like unseen ones",
     )
+
+    intent = targets.add_parser("intent", help="fit the question-intent model (CLINC150, PolicyQA, data/intent/)")
+    intent.add_argument("--out", type=Path, default=Path("models/intent-minilm"), help="output folder")
+    intent.add_argument("--seed", type=int, default=0, help="seed of the choosing fold (default 0)")
 
     decision = targets.add_parser("decision", help="fit the answer-or-refer model (seed questions, CLINC150, PolicyQA)")
     decision.add_argument(
@@ -81,6 +92,8 @@ def run_cli(args: argparse.Namespace) -> int:
         return _ranker(args)
     if args.target == "reader":
         return _reader(args)
+    if args.target == "intent":
+        return _intent(args)
     if args.target == "decision":
         from app.training.decision import run_decision
 
@@ -93,7 +106,7 @@ def _ranker(args: argparse.Namespace) -> int:
 
     if not args.data.is_file():
         raise InputError(f"train ranker --data: {args.data} not found")
-    _refuse_test_set(args.eval_set)
+    refuse_eval_sets(args.eval_set, "train ranker --eval-set")
     config = _config(TrainConfig, args, RANKER_OPTIONS)
     from app.training.card import write_card
 
@@ -118,9 +131,32 @@ def _reader(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_test_set(paths: list[Path]) -> None:
-    if any(p.name == "test.jsonl" for p in paths):
-        raise InputError("train: evals/test.jsonl is the held-out set; never train or fit on it")
+def _intent(args: argparse.Namespace) -> int:
+    from app.embedding import SentenceTransformerEmbedder
+    from app.training.intent import train_intent
+
+    record = train_intent(SentenceTransformerEmbedder.from_settings(args.settings), args.out, args.seed)
+    print(json.dumps(record["figures"], indent=2))
+    print(f"intent model written to {args.out} in {record['train_seconds']:.0f} s", file=sys.stderr)
+    return 0
+
+
+def refuse_eval_sets(paths: list[Path], option: str, evals_dir: Path = EVALS_DIR) -> None:
+    """Training data must not be the project's eval sets: not a file in ``evals_dir`` (or named
+    test.jsonl anywhere), nor a file repeating any of their questions (a copied slice)."""
+    from app.evaluation.dataset import load_eval_set
+    from app.evaluation.metrics import norm
+
+    for p in paths:
+        if p.name == "test.jsonl":
+            raise InputError(f"{option}: {p} is the held-out test set; never train or fit on it")
+        if p.resolve().parent == evals_dir.resolve():
+            raise InputError(f"{option}: {p} is an eval set (evals/); train on {SEED_QUESTIONS} or your own questions")
+    held = {norm(i.question) for f in sorted(evals_dir.glob("*.jsonl")) for i in load_eval_set(f)}
+    for p in paths:
+        copied = sum(norm(i.question) in held for i in load_eval_set(p)) if p.is_file() else 0
+        if copied:
+            raise InputError(f"{option}: {p} repeats {copied} question(s) of evals/; never train on eval questions")
 
 
 def _selector(args: argparse.Namespace) -> int:
@@ -130,8 +166,8 @@ def _selector(args: argparse.Namespace) -> int:
     from app.index import build_index
     from app.training.selector import fit_selector
 
-    datasets = args.dataset or [Path("evals/dev.jsonl")]
-    _refuse_test_set(datasets)
+    datasets = args.dataset or [SEED_QUESTIONS]
+    refuse_eval_sets(datasets, "train selector --dataset")
     items = [item for p in datasets for item in load_eval_set(p)]
     target = SentenceTransformerEmbedder.from_settings(args.settings)
     embedder, index = target, args.index
