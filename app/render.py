@@ -21,6 +21,7 @@ TEXT: dict[str, dict[str, str]] = {
         "card_warning": "For your security, please don't share card numbers in this chat. "
         "We removed it from your message and did not store it.",
         "answering": "Answering:",
+        "corrected": "Showing results for",
         "empty": "Please type a question about how your personal information is handled.",
         "too_long": "That message is too long for me. Could you ask a shorter question?",
         "card_only": "Is there something about our privacy policies I can help you with?",
@@ -36,6 +37,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sources": "来源",
         "card_warning": "为了您的安全，请不要在聊天中发送银行卡号。我们已从您的消息中删除该号码，且未予保存。",
         "answering": "正在回答：",
+        "corrected": "以下是这个问题的结果：",
         "empty": "请输入有关个人信息处理的问题。",
         "too_long": "您的消息太长了，请提出一个更简短的问题。",
         "card_only": "请问有什么关于隐私政策的问题需要帮助吗？",
@@ -118,6 +120,9 @@ def render_customer_reply(
     if answer is not None:
         if asked:
             out.append(f'<p class="pa-asked">{esc(t["answering"])} {esc(asked)}</p>')
+        elif answer.corrected:
+            gap = "" if lang == "zh" else " "
+            out.append(f'<p class="pa-asked">{esc(t["corrected"])}{gap}“{esc(answer.corrected)}”</p>')
         lead = answer.extras.get("lead")
         if isinstance(lead, dict) and not answer.abstained and lead.get("text"):
             out.append(
@@ -125,7 +130,8 @@ def render_customer_reply(
                 f'<span class="pa-n">[{int(lead.get("n", 1))}]</span></p>'
             )
         out.append(f'<p class="pa-answer">{lines_html(answer.answer)}</p>')
-        if answer.abstained and answer.contact and answer.contact not in answer.answer:
+        clarifying = bool(getattr(answer, "clarify", ()))  # a question back: its choices are buttons, no contact yet
+        if answer.abstained and answer.contact and answer.contact not in answer.answer and not clarifying:
             out.append(f'<p class="pa-contact">{esc(t["contact"])} {esc(answer.contact)}</p>')
         if answer.citations:
             out.append(f'<div class="pa-sources"><p class="pa-sources-title">{esc(t["sources"])}</p>')
@@ -146,11 +152,11 @@ def render_customer_reply(
     return "".join(out)
 
 
-
-
 def render_agent_answer(answer: Answer) -> str:
     """The answer with its [n] markers linking to the sources panel."""
     body = MARKER.sub(r'<a class="pa-ref" href="#pa-src-\1">[\1]</a>', lines_html(answer.answer))
+    if answer.corrected:
+        body = f'<span class="pa-asked">Showing results for “{esc(answer.corrected)}”</span><br>{body}'
     kind = "pa-abstained" if answer.abstained else "pa-answered"
     note = " · abstained" if answer.abstained else ""
     reason = answer.extras.get("abstain_reason", "")
@@ -231,31 +237,11 @@ def render_document(doc_text: str, meta: DocumentMeta | None, clause: Clause, c:
     return f'<div class="pa-doc-head">{head} · {jump}</div><div class="pa-doc" tabindex="0">{body}</div>'
 
 
-def email_text(answer: Answer, metas: Mapping[str, DocumentMeta]) -> str:
-    """A reply an agent can send as it is: the answer once (it already quotes the policy,
-    with [n] markers), then each source's policy, version, section and public page, and a
-    warning when a cited version is superseded."""
-    lines = [answer.answer.strip()]
-    if answer.citations:
-        lines += ["", "Sources:"]
-        for c in answer.citations:
-            meta = metas.get(c.doc_id)
-            date = f" ({format_date(meta.effective_date)})" if meta and meta.effective_date else ""
-            section = f", section “{c.section}”" if c.section else ""
-            lines.append(f"[{c.n}] {title_of(meta, c.doc_id)}{date}{section}")
-            if meta and meta.public_url:
-                lines.append(f"    {meta.public_url}")
-        for doc_id in dict.fromkeys(c.doc_id for c in answer.citations):
-            meta = metas.get(doc_id)
-            if meta and not meta.is_current:
-                newer = metas.get(meta.superseded_by)
-                lines += [
-                    "",
-                    f"WARNING: {title_of(meta, doc_id)} is superseded"
-                    + (f" by the {title_of(newer, newer.doc_id)}" if newer else "")
-                    + "; check the current policy before sending.",
-                ]
-    return "\n".join(lines)
+def clarify_options(answer: Answer | None) -> list[dict[str, str]]:
+    """A clarifying reply's choices as the chat's option buttons: the label shown, the
+    question sent when it is clicked."""
+    choices = getattr(answer, "clarify", ()) if answer is not None else ()
+    return [{"label": c.label, "value": c.question} for c in choices]
 
 
 RETRIEVAL_HEADERS = ["rank", "relevance", "document", "section", "clause id"]

@@ -72,6 +72,11 @@ def _text(raw: str) -> str:
     return raw.strip()
 
 
+def _lines(raw: str) -> str:
+    """Text that may span lines: a literal ``\\n`` (as an environment variable must write it) is one."""
+    return raw.replace("\\n", "\n").strip()
+
+
 @dataclass(frozen=True)
 class Knob:
     """One setting: where it can be given, its default and how a given value is checked."""
@@ -127,6 +132,14 @@ KNOBS: tuple[Knob, ...] = (
          "longest LLM reply, in tokens"),
     Knob("llm_system_role", "PRIVACY_ASSISTANT_LLM_SYSTEM_ROLE", "llm.system_role", True, _switch,
          "send the rules as a system message (0: at the top of the user's message)"),
+    Knob("draft_greeting", "PRIVACY_ASSISTANT_DRAFT_GREETING", "draft.greeting", "Dear client,", _lines,
+         "first line of an agent's e-mail draft in English"),
+    Knob("draft_greeting_zh", "PRIVACY_ASSISTANT_DRAFT_GREETING_ZH", "draft.greeting_zh", "尊敬的客户：", _lines,
+         "the same in Chinese"),
+    Knob("draft_signoff", "PRIVACY_ASSISTANT_DRAFT_SIGNOFF", "draft.signoff", "Kind regards,\nClient Relations",
+         _lines, "last lines of an agent's e-mail draft in English (\\n: a new line)"),
+    Knob("draft_signoff_zh", "PRIVACY_ASSISTANT_DRAFT_SIGNOFF_ZH", "draft.signoff_zh", "此致\n敬礼\n客户关系部", _lines,
+         "the same in Chinese"),
 )  # fmt: skip
 
 
@@ -155,6 +168,10 @@ class Settings:
     llm_timeout: float = 60.0
     llm_max_tokens: int = 200
     llm_system_role: bool = True
+    draft_greeting: str = "Dear client,"
+    draft_greeting_zh: str = "尊敬的客户："
+    draft_signoff: str = "Kind regards,\nClient Relations"
+    draft_signoff_zh: str = "此致\n敬礼\n客户关系部"
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # name -> where it came from
 
     @classmethod
@@ -231,7 +248,7 @@ def settings_table() -> str:
     names = {f.name for f in fields(Settings)}
     for knob in KNOBS:
         assert knob.name in names, knob.name
-        default = "" if knob.default in ("", (), None) else str(knob.default)
+        default = "" if knob.default in ("", (), None) else str(knob.default).replace("\n", "\\n")
         flag = f"`{knob.flag}`" if knob.flag else ""
         section, key = knob.toml.split(".")
         shown = f"`{default}`" if default else ""

@@ -2,7 +2,7 @@
 
 Starts `privacy-assistant serve` on the built index (``index/``), drives it with headless
 Chromium through Playwright, and writes PNGs into docs/img/: the customer chat on a desktop
-and on a phone (390×844), and the agent console after a question. Nothing is staged: the
+(1280×800) and on a phone (390×844), and the agent console after a question. Nothing is staged: the
 questions are typed and answered by the running app, so the images show what a person sees.
 """
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         env["PRIVACY_ASSISTANT_FEEDBACK_DB"] = str(Path(work) / "feedback.sqlite3")
         with serving(args.index, Path(work), env) as url:
             browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-            sizes = (("customer-desktop", (1366, 900), False), ("customer-phone", (390, 844), True))
+            sizes = (("customer-desktop", (1280, 800), False), ("customer-phone", (390, 844), True))
             for name, (width, height), mobile in sizes:
                 ctx = browser.new_context(
                     viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_timeout(500)
                 page.screenshot(path=str(args.out / f"{name}-zh.png"))
                 ctx.close()
-            ctx = browser.new_context(viewport={"width": 1366, "height": 1000})
+            ctx = browser.new_context(viewport={"width": 1280, "height": 800})
             page = ctx.new_page()
             page.set_default_timeout(60_000)
             page.goto(url + "/agent/")

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import Answer, Citation, Retrieved
+from app.answer import Answer, Choice, Citation, Retrieved
+from app.letter import Letter, draft_citations, draft_warnings, email_text, render_draft_warnings
 from app.records import Clause, DocumentMeta
 from app.render import (
     anchor_id,
-    email_text,
+    clarify_options,
     format_date,
     highlight,
     policy_choices,
@@ -27,6 +28,7 @@ from app.render import (
     render_user_message,
     retrieval_rows,
 )
+from app.settings import Settings
 from app.web import Credentials, LoginGuard, load_config
 
 DOC = (
@@ -195,25 +197,95 @@ def test_document_view_marks_the_quote_and_anchors_the_clause() -> None:
 # -- plain text and tables ----------------------------------------------------------------------
 
 
-def test_email_text_quotes_once_and_links_the_public_page() -> None:
-    metas = {**METAS, "acme-2024": replace(METAS["acme-2024"], public_url="https://acme.example/privacy")}
-    assert email_text(_answer(), metas) == (
-        "According to the Acme <Privacy> Policy:\n"
-        "We keep data for ten years after the contract <ends>. [1]\n"
+LETTER = Letter("Dear client,", "Kind regards,\nClient Relations", "尊敬的客户：", "此致\n敬礼\n客户关系部")
+PUBLIC = {**METAS, "acme-2024": replace(METAS["acme-2024"], public_url="https://acme.example/privacy")}
+
+
+def test_email_draft_is_a_letter_without_markers_or_framing() -> None:
+    answer = _answer(answer=QUOTE + " [1]\nSource: Acme <Privacy> Policy (September 2024), “Retaining” — https://x")
+    assert email_text(answer, PUBLIC, LETTER) == (
+        "Dear client,\n"
         "\n"
-        "Sources:\n"
-        "[1] Acme <Privacy> Policy (September 2024), section “Commitments › Retaining your personal information”\n"
-        "    https://acme.example/privacy"
+        "We keep data for ten years after the contract <ends>.\n"
+        "\n"
+        "Quoted from:\n"
+        "- Acme <Privacy> Policy (September 2024), section “Retaining your personal information”: "
+        "https://acme.example/privacy\n"
+        "\n"
+        "Kind regards,\n"
+        "Client Relations"
     )
-    assert email_text(_answer(), metas).count(QUOTE) == 1
+    older = email_text(_answer(), PUBLIC, LETTER)  # the older framing: "According to the …:" above the quote
+    assert "According to" not in older and "[1]" not in older and older.count(QUOTE) == 1
 
 
-def test_email_text_warns_about_a_superseded_policy() -> None:
+def test_email_draft_in_chinese_follows_the_answer_language() -> None:
+    answer = _answer(answer="我们保存十年。[1]\n来源：《艾克米》（2024年9月）“保留”部分", lang="zh")
+    text = email_text(answer, PUBLIC, LETTER)
+    assert text.startswith("尊敬的客户：\n\n我们保存十年。\n\n引用自：\n- 《Acme <Privacy> Policy》（2024年9月）")
+    assert text.endswith("：https://acme.example/privacy\n\n此致\n敬礼\n客户关系部")
+    assert "[1]" not in text and "来源" not in text
+
+
+def test_email_draft_keeps_one_brand_unless_the_question_names_two() -> None:
+    metas = {**PUBLIC, "other-2020": DocumentMeta("other-2020", "Other Policy", "Other", "Global", ("en",), "2020-01",
+                                                  aliases=("OtherCo",))}  # fmt: skip
+    other = Citation(2, "other-2020", "other-2020:x:1", "Sale", "Other sells nothing.", 0, 20, 0.6)
+    text = "Acme <Privacy> Policy (September 2024): We keep data. [1]\nOther Policy (2020): Other sells nothing. [2]"
+    mixed = _answer(answer=text, citations=(CITATION, other))
+    draft = email_text(mixed, metas, LETTER)
+    assert "We keep data." in draft and "Other" not in draft  # the best citation's brand only
+    both = replace(mixed, question="Do Acme and OtherCo keep data?")
+    assert "Other sells nothing." in email_text(both, metas, LETTER)
+    assert [c.n for c in draft_citations(both, metas)] == [1, 2]
+
+
+def test_superseded_policy_warning_is_beside_the_draft_never_in_it() -> None:
     old = Citation(1, "acme-2010", "acme-2010:x:1", "Retention", "Old text.", 0, 9, 0.5)
-    text = email_text(_answer(answer="Old text. [1]", citations=(old,)), METAS)
-    assert text.endswith(
-        "WARNING: Acme US Policy is superseded by the Acme <Privacy> Policy; check the current policy before sending."
+    answer = _answer(answer="Old text. [1]", citations=(old,))
+    assert "WARNING" not in email_text(answer, METAS, LETTER) and "superseded" not in email_text(answer, METAS, LETTER)
+    assert draft_warnings(answer, METAS) == [
+        "Acme US Policy is superseded by the Acme <Privacy> Policy; check the current policy before sending."
+    ]
+    box = render_draft_warnings(answer, METAS)
+    assert 'role="alert"' in box and "Acme &lt;Privacy&gt; Policy" in box
+    assert render_draft_warnings(_answer(), METAS) == ""
+
+
+def test_abstention_draft_carries_the_contact() -> None:
+    answer = _answer(
+        answer="The privacy notices don't cover this.", abstained=True, citations=(), contact="x@acme.example"
     )
+    assert email_text(answer, METAS, LETTER) == (
+        "Dear client,\n\nThe privacy notices don't cover this.\nContact client relations: x@acme.example\n\n"
+        "Kind regards,\nClient Relations"
+    )
+
+
+def test_draft_greeting_and_sign_off_are_settings() -> None:
+    settings = Settings.load(environ={"PRIVACY_ASSISTANT_DRAFT_SIGNOFF": "Best,\\nThe Privacy Team"})
+    assert Letter.from_settings(settings).parts("en") == ("Dear client,", "Best,\nThe Privacy Team")
+    assert Letter.from_settings(Settings()).parts("zh") == ("尊敬的客户：", "此致\n敬礼\n客户关系部")
+    assert load_config({}).letter == Letter.from_settings(Settings())
+
+
+# -- a clarifying question ---------------------------------------------------------------------
+
+
+def test_clarifying_reply_offers_its_choices_as_options() -> None:
+    choices = (
+        Choice("How long you keep it", "How long do you keep my data?"),
+        Choice("Deleting it", "How do I delete it?"),
+    )
+    answer = _answer(answer="What would you like to know?", abstained=True, citations=(), contact="x@acme.example",
+                     clarify=choices)  # fmt: skip
+    assert clarify_options(answer) == [
+        {"label": "How long you keep it", "value": "How long do you keep my data?"},
+        {"label": "Deleting it", "value": "How do I delete it?"},
+    ]
+    out = render_customer_reply(answer, METAS, "en")
+    assert "What would you like to know?" in _text(out) and "Contact" not in out  # asked back, not referred on
+    assert clarify_options(_answer()) == [] and clarify_options(None) == []
 
 
 def test_retrieval_rows() -> None:
@@ -250,8 +322,13 @@ def test_format_date(iso: str, lang: str, shown: str) -> None:
 
 
 def test_credentials_from_environment() -> None:
-    config = load_config({"PRIVACY_ASSISTANT_AGENT_USER": "ana", "PRIVACY_ASSISTANT_AGENT_PASSWORD": "pw",
-                          "PRIVACY_ASSISTANT_FEEDBACK_DB": "/tmp/x.sqlite3"})
+    config = load_config(
+        {
+            "PRIVACY_ASSISTANT_AGENT_USER": "ana",
+            "PRIVACY_ASSISTANT_AGENT_PASSWORD": "pw",
+            "PRIVACY_ASSISTANT_FEEDBACK_DB": "/tmp/x.sqlite3",
+        }
+    )
     assert config.credentials == Credentials("ana", "pw")
     assert config.feedback_db == Path("/tmp/x.sqlite3")
     assert "pw" not in repr(config)
@@ -311,8 +388,9 @@ def test_server_routes(seed_index: Path, tmp_path: Path, with_agent: bool) -> No
     from app.web import WebConfig, build_server
 
     credentials = Credentials("ana", "pw-123") if with_agent else None
-    app = build_server(Assistant.from_settings(Settings.load({"index": seed_index})),
-                       WebConfig(credentials, tmp_path / "fb.sqlite3"))
+    app = build_server(
+        Assistant.from_settings(Settings.load({"index": seed_index})), WebConfig(credentials, tmp_path / "fb.sqlite3")
+    )
     with TestClient(app) as client:
         page = client.get("/")
         assert page.status_code == 200
@@ -330,3 +408,12 @@ def test_server_routes(seed_index: Path, tmp_path: Path, with_agent: bool) -> No
         health = client.get("/healthz")  # for a load balancer: the index is loaded, the database is SQLite
         assert health.status_code == 200 and health.json()["database"] == "sqlite"
         assert health.json()["index"]["clauses"] > 300
+
+
+def test_a_corrected_question_is_shown_before_the_reply() -> None:
+    en = render_customer_reply(_answer(corrected="how long do you keep my <email>"), METAS, "en")
+    assert "Showing results for “how long do you keep my &lt;email&gt;”" in en
+    assert "Showing results for" not in render_customer_reply(_answer(), METAS, "en")
+    zh = render_customer_reply(_answer(corrected="cookies 是什么"), METAS, "zh")
+    assert "以下是这个问题的结果：“cookies 是什么”" in zh
+    assert "Showing results for “x”" in render_agent_answer(_answer(corrected="x"))

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from app.answer import Answer
 from app.errors import InputError
 from app.feedback import FeedbackStore
+from app.letter import Letter, email_text, render_draft_warnings
 from app.records import DocumentMeta
 from app.redact import redact
 from app.render import (
     RETRIEVAL_HEADERS,
     citation_label,
-    email_text,
     esc,
     policy_choices,
     render_agent_answer,
@@ -88,6 +88,7 @@ class _Widgets:
     answer: Any
     sources: Any
     email: Any
+    email_warning: Any
     details: Any
     opener: Any
     document: Any
@@ -99,10 +100,13 @@ class _Widgets:
 class AgentConsole:
     """The agent console's handlers, each returning ``{component: value}`` for what it updates."""
 
-    def __init__(self, assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer | None = None) -> None:
+    def __init__(
+        self, assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer | None = None, letter: Letter | None = None
+    ) -> None:
         self.assistant = assistant
         self.store = store
         self.llm = llm
+        self.letter = letter
         self.answerer = llm.ask if llm is not None else assistant.ask
         self.ui: _Widgets | None = None
         self.sides: tuple[Any, Any] | None = None  # the comparison's left and right panels
@@ -123,7 +127,7 @@ class AgentConsole:
             answer = self.answerer(red.text, filters)
         except InputError as exc:
             msg = f'<div class="pa-agent-answer pa-abstained"><p>{esc(str(exc).capitalize())}.</p></div>'
-            empty: dict[Any, Any] = {ui.sources: "", ui.email: "", ui.details: [], ui.last: None}
+            empty: dict[Any, Any] = {ui.sources: "", ui.email: "", ui.email_warning: "", ui.details: [], ui.last: None}
             return {ui.answer: msg, **empty, ui.opener: gr.update(choices=[], value=None), **cleared}
         log.info("agent asked %r (%s)", red.text, "abstained" if answer.abstained else "answered")
         self.store.record_exchange("agent", red.text, answer)
@@ -135,7 +139,8 @@ class AgentConsole:
         return {
             ui.answer: notice + render_agent_answer(answer) + (generator_note(answer) if self.llm is not None else ""),
             ui.sources: render_sources(answer, catalog, _clause_lookup(self.assistant)),
-            ui.email: email_text(answer, catalog),
+            ui.email: email_text(answer, catalog, self.letter),
+            ui.email_warning: render_draft_warnings(answer, catalog),
             ui.details: retrieval_rows(answer, catalog),
             ui.opener: gr.update(choices=opens, value=None),
             ui.last: answer,
@@ -201,13 +206,15 @@ class AgentConsole:
         return self.answerer(redact(question).text, {"doc_id": doc_id} if doc_id else {}).to_json()
 
 
-def build_agent_app(assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer | None = None) -> gr.Blocks:
+def build_agent_app(
+    assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer | None = None, letter: Letter | None = None
+) -> gr.Blocks:
     """The agent console: policy selector, cited answers, sources, documents, versions, feedback.
     With `llm`, answers (and the `/ask` API) come from the language model, validated; the
-    version comparison stays extractive."""
+    version comparison stays extractive. `letter`: the e-mail draft's greeting and sign-off."""
     import gradio as gr
 
-    console = AgentConsole(assistant, store, llm)
+    console = AgentConsole(assistant, store, llm, letter)
     catalog = assistant.snapshot().catalog
     with gr.Blocks(title="Privacy assistant · agent console", analytics_enabled=False) as demo:
         with gr.Row():
@@ -246,8 +253,9 @@ def _ask_tab(catalog: Mapping[str, DocumentMeta], console: AgentConsole) -> _Wid
                     down = gr.Button("👎 Not helpful", size="sm", elem_id="pa-down")
                 comment = gr.Textbox(label="Comment (optional)", lines=1, elem_id="pa-comment")
             feedback_status = gr.Markdown(elem_id="pa-feedback-status")
+            email_warning = gr.HTML(elem_id="pa-email-warning")  # beside the draft, never copied with it
             with gr.Group():
-                email = gr.Textbox(label="Reply for e-mail (edit if needed, then copy)", lines=6, max_lines=14,
+                email = gr.Textbox(label="Reply for e-mail (edit if needed, then copy)", lines=8, max_lines=24,
                                    interactive=True, elem_id="pa-email")  # fmt: skip
                 with gr.Row():
                     copy = gr.Button("📋 Copy reply", size="sm", scale=0, elem_id="pa-copy")
@@ -261,8 +269,9 @@ def _ask_tab(catalog: Mapping[str, DocumentMeta], console: AgentConsole) -> _Wid
         details = gr.Dataframe(headers=RETRIEVAL_HEADERS, interactive=False, wrap=True,
                                column_widths=["6%", "8%", "26%", "36%", "24%"], elem_id="pa-retrieval")  # fmt: skip
     last = gr.State(None)
-    ui = _Widgets(policy, question, answer, sources, email, details, opener, document, last, feedback_status, comment)
-    outputs = [answer, sources, email, details, opener, document, last, feedback_status]
+    ui = _Widgets(policy, question, answer, sources, email, email_warning, details, opener, document, last,
+                  feedback_status, comment)  # fmt: skip
+    outputs = [answer, sources, email, email_warning, details, opener, document, last, feedback_status]
     for trigger in (question.submit, go.click):
         trigger(console.answer, [question, policy], outputs, api_visibility="private")
     opener.change(console.open_document, [opener, last], [document], api_visibility="private")

@@ -21,9 +21,20 @@ CSS = """
 .pa-not-addressed { font-weight: 600; color: #92400e; }
 .pa-score { border-bottom: 1px dotted #6b7280; cursor: help; }
 #pa-copied p { margin: 6px 0 0 0; color: #166534; }
-/* A phone: the question box on the first screen, replies the full width of the chat. */
+/* A desktop (1280×800): the question box and its examples on the first screen; the chat takes what is left. */
+@media (min-width: 641px) {
+  #pa-chat { height: calc(100dvh - 330px) !important; min-height: 300px; }
+  #pa-head { align-items: flex-end; }
+  #pa-intro p { font-size: 0.9em; margin: 0; }
+}
+/* A phone: the question box and Send on the first screen, replies the full width of the chat. */
 @media (max-width: 640px) {
-  #pa-chat { height: calc(100dvh - 360px) !important; min-height: 260px; }
+  #pa-chat { height: calc(100dvh - 400px) !important; min-height: 260px; }
+  #pa-head { flex-direction: column; gap: 4px; }
+  #pa-head > * { width: 100% !important; min-width: 0 !important; }
+  #pa-ask-row { flex-wrap: nowrap !important; gap: 8px; }
+  #pa-send { min-width: 112px !important; flex-grow: 0 !important; padding-left: 8px !important;
+             padding-right: 8px !important; }
   #pa-chat .message-row { margin: 8px 0 !important; max-width: 100% !important; width: 100% !important; }
   #pa-chat .message-row .message, #pa-chat .message-row .role, #pa-chat .message-row .flex-wrap,
   #pa-chat .message-row .message-content { max-width: 100% !important; width: 100% !important; }
@@ -32,6 +43,22 @@ CSS = """
   #pa-intro p { font-size: 0.85em; margin: 0; }
   #pa-intro h1 { font-size: 1.2em; margin: 0 0 4px 0; }
 }
+/* The chat's own buttons in strips of their own, never over a reply: its toolbar above the
+   messages, "↓" (scroll to the end) below them. */
+#pa-chat .top-panel { position: static !important; align-self: flex-end; margin: 2px 2px 0 0 !important; }
+#pa-chat .bubble-wrap { flex: 1 1 0; height: auto !important; min-height: 0; padding-top: 4px !important;
+                        margin-bottom: 40px; }
+#pa-chat .scroll-down-button-container { bottom: 2px !important; }
+/* The draft's warning box takes no room when there is no warning. */
+#pa-email-warning:not(:has(.pa-draft-warning)) { display: none; }
+/* A clarifying question's choices: compact buttons under its bubble, left-aligned like it. */
+#pa-chat .options { display: flex !important; flex-wrap: wrap; justify-content: flex-start !important;
+                    gap: 8px !important; margin-left: 0 !important; max-width: 100% !important;
+                    padding: 2px 12px 12px 20px !important; }
+#pa-chat .option { width: auto !important; max-width: none !important; padding: 6px 14px !important;
+                   border: 1px solid #1d4ed8 !important; border-radius: 999px !important; color: #1d4ed8;
+                   background: #ffffff !important; }
+#pa-chat .option:hover { background: #eff6ff !important; }
 .pa-warning { background: #fff4e5; border-left: 4px solid #f59e0b; padding: 6px 10px; color: #7c2d12; }
 .pa-asked { color: #6b7280; font-size: 0.9em; }
 .pa-contact { font-weight: 600; }
@@ -98,6 +125,41 @@ SHOW_REPLY_JS = """
 }
 """
 
+# Behaviour of the customer page, installed once when it loads (the chat's HTML cannot carry
+# scripts: it is sanitised).
+# - A source opened in the chat brings its highlighted sentence into view inside the chat box.
+# - The policy selector's list closes when the focus leaves it (Gradio's dropdown reopens it
+#   after a Tab: its key handler runs after its blur) and when a question is sent.
+CUSTOMER_JS = """
+() => {
+  document.addEventListener('toggle', (event) => {
+    const details = event.target;
+    if (!(details instanceof HTMLDetailsElement) || !details.open || !details.matches('#pa-chat details.pa-citation')) {
+      return;
+    }
+    const mark = details.querySelector('mark');
+    if (mark) { requestAnimationFrame(() => mark.scrollIntoView({block: 'nearest', inline: 'nearest'})); }
+  }, true);
+  const closeList = () => {
+    const input = document.querySelector('#pa-policy input');
+    if (input && document.querySelector('#pa-policy ul[role=listbox]')) {
+      input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));
+    }
+  };
+  document.addEventListener('focusout', (event) => {
+    const policy = document.querySelector('#pa-policy');
+    if (!policy || !policy.contains(event.target)) { return; }
+    setTimeout(() => { if (!policy.contains(document.activeElement)) { closeList(); } }, 50);
+  }, true);
+  document.addEventListener('click', (event) => {
+    if (event.target.closest && event.target.closest('#pa-send, #pa-chat')) { closeList(); }
+  }, true);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && event.target.closest && event.target.closest('#pa-question')) { closeList(); }
+  }, true);
+}
+"""
+
 # After "open in document" renders, bring the cited clause into view inside the panel.
 SCROLL_JS = """
 watch('value', () => {
@@ -113,11 +175,12 @@ def _theme() -> Any:
 
     # System fonts only: the default theme would fetch Google fonts at run time.
     # Primary buttons: white on orange-800 (7.3:1; the default orange-500 gave 2.8:1, under
-    # WCAG's 4.5:1).
+    # WCAG's 4.5:1). The accent (a selected tab's text, its underline) orange-700 on white: 5.2:1.
     return gr.themes.Default(
         font=[gr.themes.Font("system-ui"), "sans-serif"],
         font_mono=[gr.themes.Font("ui-monospace"), "monospace"],
     ).set(
+        color_accent="#c2410c",
         button_primary_background_fill="#9a3412",
         button_primary_background_fill_hover="#7c2d12",
         button_primary_background_fill_dark="#9a3412",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.letter import Letter
 from app.settings import KNOBS, Settings
 
 _ENV = {k.name: k.env for k in KNOBS}
@@ -35,13 +36,15 @@ class WebConfig:
     # client cannot pick its own rate-limit bucket or login identity with a header.
     trusted_proxies: tuple[str, ...] = ()
     database_url: str = field(default="", repr=False)  # PostgreSQL shared by replicas; "": SQLite + memory
+    letter: Letter = field(default_factory=lambda: Letter.from_settings(Settings()))  # the e-mail draft's frame
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebConfig:
         user = settings.agent_user
         credentials = Credentials(user, settings.agent_password) if user and settings.agent_password else None
+        s = settings
         return cls(
-            credentials, settings.feedback_db, settings.rate_per_minute, settings.trusted_proxies, settings.database_url
+            credentials, s.feedback_db, s.rate_per_minute, s.trusted_proxies, s.database_url, Letter.from_settings(s)
         )
 
 

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 from app.catalog import Catalog
 from app.feedback import FeedbackStore
 from app.records import Clause
-from app.render import esc, lines_html, policy_choices, render_customer_reply, render_user_message, title_of
+from app.render import (
+    clarify_options,
+    esc,
+    lines_html,
+    policy_choices,
+    render_customer_reply,
+    render_user_message,
+    title_of,
+)
 from app.web.assets import SHOW_REPLY_JS
 from app.web.guards import RateLimiter, client_key
 from app.web.service import CustomerReply, CustomerService, Draft
@@ -29,7 +37,7 @@ log = logging.getLogger(__name__)
 class ChatState:
     """One customer's conversation (kept in the browser session, never on disk)."""
 
-    history: list[dict[str, str]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # Gradio's message dicts
     topic: str = ""
     turns: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
     voted: set[int] = field(default_factory=set)  # one vote per answer: a script cannot stuff the ratings
@@ -64,7 +72,9 @@ def _api_fields(reply: CustomerReply, text: str, answer: Any) -> dict[str, Any]:
 
 
 def _api_json(reply: CustomerReply, answer: Any, catalog: Catalog) -> dict[str, Any]:
+    choices = [{"label": o["label"], "question": o["value"]} for o in clarify_options(answer)]
     return {
+        **({"clarify": choices} if choices else {}),  # a clarifying question: the topics to pick from
         **_api_fields(reply, answer.answer, answer),
         "lead": {k: answer.extras["lead"][k] for k in ("text", "n")} if "lead" in answer.extras else None,
         "citations": [
@@ -106,7 +116,8 @@ class ChatTurns:
                 event.answer, catalog, event.lang, clause_of=_clause_lookup(assistant), card_warning=event.had_card,
                 asked=event.asked, message=event.message,
             )  # fmt: skip
-            state.history.append({"role": "assistant", "content": reply})
+            options = clarify_options(event.answer)  # a clarifying question: its choices as buttons
+            state.history.append({"role": "assistant", "content": reply, **({"options": options} if options else {})})
             if event.answer is not None:
                 state.topic = event.topic
                 citations = tuple(c.clause_id for c in event.answer.citations)
@@ -152,20 +163,22 @@ def build_customer_app(
     for method in (ChatTurns.respond, ChatTurns.respond_streaming, ChatTurns.like):
         method.__annotations__["request"] = gr.Request
     ChatTurns.like.__annotations__["data"] = gr.LikeData
+    _chosen.__annotations__["data"] = gr.SelectData
     current = policy_choices(assistant.snapshot().catalog, include_superseded=False)
     choices = [("Any (the assistant chooses) · 自动选择", ""), *current]
 
     with gr.Blocks(title="Privacy questions · 隐私问题", analytics_enabled=False) as demo:
         policy, chat, box, send = _chat_layout(choices)
         state = gr.State(ChatState())
+        respond = chat_turn.respond if llm is None else chat_turn.respond_streaming
+        turn: dict[str, Any] = {"fn": respond, "inputs": [box, policy, state], "outputs": [chat, box, state],
+                                "api_visibility": "private", "show_progress": "minimal"}  # fmt: skip
         for trigger in (box.submit, send.click):
-            trigger(
-                chat_turn.respond if llm is None else chat_turn.respond_streaming,
-                [box, policy, state],
-                [chat, box, state],
-                api_visibility="private",
-                show_progress="minimal",
-            ).then(None, None, None, js=SHOW_REPLY_JS)
+            trigger(**turn).then(None, None, None, js=SHOW_REPLY_JS)
+        # A clarifying question's choice: its question goes into the box and is sent as if typed.
+        chat.option_select(_chosen, None, [box], api_visibility="private", queue=False).then(**turn).then(
+            None, None, None, js=SHOW_REPLY_JS
+        )
         chat.like(chat_turn.like, [state], None, api_visibility="private")
         gr.api(_api(service), api_name="ask")
     return demo
@@ -175,16 +188,16 @@ def _chat_layout(choices: list[tuple[str, str]]) -> tuple[Any, Any, Any, Any]:
     """The chat page: intro, policy selector, conversation, question box, examples."""
     import gradio as gr
 
-    gr.Markdown(
-        elem_id="pa-intro",
-        value="# Questions about your privacy? · 隐私问题\n"
-        "Ask in English or Chinese. Answers quote our privacy policies. "
-        "Please don't share card numbers or other personal details here. · "
-        "请用中文或英文提问，回答均引自我们的隐私政策。请勿在此发送银行卡号等个人信息。",
-    )
-    with gr.Row():
+    with gr.Row(elem_id="pa-head"):  # on a desktop the selector sits beside the intro: the chat gets the height
+        gr.Markdown(
+            elem_id="pa-intro",
+            value="# Questions about your privacy? · 隐私问题\n"
+            "Ask in English or Chinese. Answers quote our privacy policies. "
+            "Please don't share card numbers or other personal details here. · "
+            "请用中文或英文提问，回答均引自我们的隐私政策。请勿在此发送银行卡号等个人信息。",
+        )
         label = "Site / region · 网站 / 地区"
-        policy = gr.Dropdown(choices=choices, value="", label=label, scale=1, elem_id="pa-policy")
+        policy = gr.Dropdown(choices=choices, value="", label=label, elem_id="pa-policy")
     chat = gr.Chatbot(
         label="Privacy assistant",
         show_label=False,  # its floating label covered the first line of a reply
@@ -197,14 +210,19 @@ def _chat_layout(choices: list[tuple[str, str]]) -> tuple[Any, Any, Any, Any]:
         feedback_options=("Like", "Dislike"),
         placeholder="Ask a question, e.g. “How long do you keep my data?” · 例如：“你们会保存我的数据多久？”",
     )
-    with gr.Row():
+    with gr.Row(elem_id="pa-ask-row", equal_height=True):  # one row on a phone too: Send stays on the first screen
         box = gr.Textbox(label="Your question · 您的问题", show_label=False, scale=5, elem_id="pa-question",
-                         placeholder="Type your question · 输入您的问题", max_lines=4)  # fmt: skip
-        send = gr.Button("Send · 发送", variant="primary", scale=1, elem_id="pa-send")
+                         placeholder="Ask here · 在此提问", max_lines=4, min_width=150)  # fmt: skip
+        send = gr.Button("Send · 发送", variant="primary", scale=1, elem_id="pa-send", min_width=90)
     examples = ["How long do you keep my data?", "Do you sell my personal information?", "How can I delete my data?",
                 "你们如何保护我的个人信息？"]  # fmt: skip
-    gr.Examples(examples=examples, inputs=[box], label="Examples · 示例")
+    gr.Examples(examples=examples, inputs=[box], label="Examples · 示例", elem_id="pa-examples")
     return policy, chat, box, send
+
+
+def _chosen(data: gr.SelectData) -> str:
+    """The question of the choice clicked under a clarifying reply."""
+    return str(data.value)
 
 
 DRAFT = {"en": "Checking this draft against the policies…", "zh": "正在根据隐私政策核对草稿……"}

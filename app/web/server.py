@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 from app.settings import ENV_CONFIG, Settings, prepare_runtime
 from app.web.agent import build_agent_app
-from app.web.assets import CSS, _theme
+from app.web.assets import CSS, CUSTOMER_JS, _theme
 from app.web.config import AGENT_PATH, ENV_PASSWORD, ENV_USER, EXPORT_ROUTE, WebConfig, load_config
 from app.web.customer import build_customer_app
 from app.web.guards import _LOGIN, LOCKED_MESSAGE, LoginGuard, RateLimiter
@@ -58,7 +58,7 @@ def build_server(
     # The agent console is mounted first: a mount at "/" would swallow "/agent".
     if config.credentials is not None:
         guard = LoginGuard(config.credentials, failures=shared.failures if shared is not None else None)
-        _mount_agent(app, build_agent_app(assistant, store, llm), store, guard, common)
+        _mount_agent(app, build_agent_app(assistant, store, llm, config.letter), store, guard, common)
     else:
         log.warning("agent console disabled: set %s and %s (or %s) to enable it", ENV_USER, ENV_PASSWORD, ENV_CONFIG)
 
@@ -69,7 +69,8 @@ def build_server(
 
     # Customers see no tracebacks or internal messages (their handlers answer politely).
     limiter = RateLimiter(config.rate_per_minute, buckets=shared.buckets if shared is not None else None)
-    gr.mount_gradio_app(app, build_customer_app(assistant, store, limiter, llm), path="/", show_error=False, **common)
+    customer = build_customer_app(assistant, store, limiter, llm)
+    gr.mount_gradio_app(app, customer, path="/", show_error=False, js=CUSTOMER_JS, **common)
     return app
 
 
@@ -147,6 +148,9 @@ _LOGIN_SCRIPT = """<script>(() => {
 })();</script>"""
 
 
+_TITLE = "<title>Privacy assistant · agent console</title>"
+
+
 def _agent_signed_in(app: Any, request: Any) -> bool:
     """Whether the request carries a session of the agent console's Gradio app (its login)."""
     for route in app.routes:
@@ -210,7 +214,8 @@ async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
         response = JSONResponse({"detail": detail}, status_code=429, headers={"Retry-After": str(math.ceil(wait))})
     elif request.method == "GET" and response.headers.get("content-type", "").startswith("text/html"):
         body = b"".join([chunk async for chunk in response.body_iterator])
-        body = body.replace(b"</head>", _LOGIN_SCRIPT.encode() + b"</head>", 1)
+        head = _LOGIN_SCRIPT if b"<title" in body else _TITLE + _LOGIN_SCRIPT  # Gradio's login page has none
+        body = body.replace(b"</head>", head.encode() + b"</head>", 1)
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         response = Response(body, status_code=response.status_code, headers=headers)
     response.headers["X-Frame-Options"] = "DENY"

@@ -178,16 +178,6 @@ def test_agent_enter_asks_copy_copies_and_one_score(server: Any, browser: Any) -
         context.close()
 
 
-def test_agent_email_warns_about_a_superseded_policy(server: Any, page: Any) -> None:
-    _log_in(page, server)
-    page.locator("#pa-agent-policy input").click()
-    page.get_by_role("option", name=re.compile("2010")).click()
-    page.locator("#pa-agent-question textarea").fill("How do you use cookies?")
-    page.locator("#pa-agent-ask").click()
-    page.locator("#pa-sources .pa-source").first.wait_for()
-    assert "WARNING" in page.locator("#pa-email textarea").input_value()
-
-
 def test_compare_says_not_addressed_instead_of_an_unrelated_clause(server: Any, page: Any) -> None:
     _log_in(page, server)
     page.get_by_role("tab", name="Compare versions").click()

@@ -67,7 +67,7 @@ def test_customer_chat_answers_with_an_expandable_citation(server: Any, page: An
     _shot(page, "customer")
 
     follow = _ask_customer(page, "and for China?")
-    assert "How long do you keep my data? (China)" in follow.inner_text()
+    assert "How long do you keep my data (China)?" in follow.inner_text()
     assert "China" in follow.locator("details.pa-citation summary").first.inner_text()
     assert contacted <= {f"127.0.0.1:{server.url.rsplit(':', 1)[1]}"}, contacted  # nothing fetched from elsewhere
 
@@ -135,9 +135,9 @@ def test_agent_console_answers_cites_and_takes_feedback(server: Any, page: Any) 
     target.wait_for()
     assert target.is_visible() and target.inner_text() == mark.inner_text()
 
-    # the reply for e-mail: the answer and its numbered sources as plain text
+    # the reply for e-mail: a letter in plain sentences, then the policy it quotes
     email = page.locator("#pa-email textarea").input_value()
-    assert "Sources:" in email and "[1]" in email
+    assert email.startswith("Dear client,") and "Quoted from:" in email and "[1]" not in email
 
     # retrieval details on demand
     page.locator("#pa-details").click()
