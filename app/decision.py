@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from app.snapshot import IndexSnapshot
 
 DECISION_FILE = "decision.json"
+SURE = 0.6  # the intent probability at which a refusal says "small talk" or "not a privacy question"
 DECISION_FEATURES = (
     "answer_logit",  # logit of the selector's P(answerable), clipped to ±8
     "p_privacy",  # the intent model's probabilities (0 without one)
@@ -70,10 +71,15 @@ class Signals:
         return np.array([logit, *probs, *(float(f) for f in flags)], dtype=np.float64)
 
     def refusal(self) -> str:
-        """Why a question is not answered, in the words the reply and the logs use."""
-        top = self.intent.top if self.intent else ""
-        if top in ("off_topic", "chitchat") or (self.shopping_cue and not self.privacy_cue):
-            return "off-topic" if top != "chitchat" else "chit-chat"
+        """Why a question is not answered, in the words the reply and the logs use: small talk
+        or a request about something else only when the intent model is sure of it."""
+        intent = self.intent
+        if intent is not None and intent.top == "chitchat" and intent.p("chitchat") >= SURE:
+            return "chit-chat"
+        if (intent is not None and intent.top == "off_topic" and intent.p("off_topic") >= SURE) or (
+            self.shopping_cue and not self.privacy_cue
+        ):
+            return "off-topic"
         if self.unknown_name:
             return f"unknown term {self.unknown_name!r}"
         return "no figure given" if self.no_figure else "weak evidence"

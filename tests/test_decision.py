@@ -24,7 +24,7 @@ class FakeIntent:
 
 
 def signals(p: float = 0.9, top: str = "privacy", **flags: object) -> Signals:
-    intent = FakeIntent(top, {top: 0.8})
+    intent = FakeIntent(top, {top: 0.8})  # sure of its top label
     base: dict[str, object] = {"shopping_cue": False, "privacy_cue": True, "unknown_name": "", "no_figure": False}
     return Signals(p, intent, **{**base, **flags})  # type: ignore[arg-type]
 
@@ -75,3 +75,8 @@ def test_a_bad_decision_file_is_named(tmp_path: Path) -> None:
     path.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(InputError, match="expected"):
         DecisionModel.load(path)
+
+
+def test_an_unsure_intent_names_no_kind_of_question() -> None:
+    unsure = Signals(0.4, FakeIntent("chitchat", {"chitchat": 0.45}), False, True, "hotjar", False)
+    assert unsure.refusal() == "unknown term 'hotjar'"
