@@ -56,12 +56,19 @@ class Logistic:
 
     @classmethod
     def fit(
-        cls, x: np.ndarray, y: np.ndarray, features: Sequence[str], l2: float = 1.0, iterations: int = 50
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        features: Sequence[str],
+        l2: float = 1.0,
+        iterations: int = 50,
+        weights: np.ndarray | None = None,
     ) -> Logistic:
         """Maximum-likelihood fit with an L2 penalty (Newton's method: deterministic, no
-        learning rate to tune)."""
+        learning rate to tune); ``weights``: one per row (default 1)."""
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        r = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
         if len(x) == 0 or len(set(y.tolist())) < 2:
             raise InputError("cannot fit a logistic model: need examples of both classes")
         mean = x.mean(axis=0)
@@ -73,8 +80,8 @@ class Logistic:
         penalty[-1] = 0.0  # the bias is not shrunk
         for _ in range(iterations):
             p = 1.0 / (1.0 + np.exp(-(z @ w)))
-            grad = z.T @ (p - y) + penalty * w
-            hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty) + 1e-9 * np.eye(len(w))
+            grad = z.T @ (r * (p - y)) + penalty * w
+            hess = (z * (r * p * (1 - p))[:, None]).T @ z + np.diag(penalty) + 1e-9 * np.eye(len(w))
             step = np.linalg.solve(hess, grad)
             w -= step
             if float(np.max(np.abs(step))) < 1e-8:

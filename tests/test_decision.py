@@ -11,7 +11,7 @@ import pytest
 
 from app.decision import DECISION_FEATURES, DecisionModel, Signals
 from app.errors import InputError
-from app.training.decision import fit_decision
+from app.training.decision import balanced_weights, choose_threshold, fit_decision
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def test_fit_separates_and_reports_out_of_fold_by_source(tmp_path: Path) -> None
     sources = ["seeds"] * 40 + ["clinc"] * 40
     model, figures = fit_decision(x, y, sources, [f"q{i}" for i in range(80)], "synthetic", True)
     assert figures["seeds/accuracy"] == 1.0 and figures["clinc/accuracy"] == 1.0
-    assert figures["out_of_fold/false_referrals"] == 0.0
+    assert figures["out_of_fold/all/false_referrals"] == 0.0
     assert model.probability(signals(0.9)) > 0.9 > model.probability(signals(0.1, "off_topic", privacy_cue=False))
     model.save(tmp_path / "decision.json")
     assert DecisionModel.load(tmp_path / "decision.json") == model
@@ -80,3 +80,17 @@ def test_a_bad_decision_file_is_named(tmp_path: Path) -> None:
 def test_an_unsure_intent_names_no_kind_of_question() -> None:
     unsure = Signals(0.4, FakeIntent("chitchat", {"chitchat": 0.45}), False, True, "hotjar", False)
     assert unsure.refusal() == "unknown term 'hotjar'"
+
+
+def test_each_source_and_label_weighs_the_same() -> None:
+    w = balanced_weights(["a", "a", "a", "b"], np.array([1.0, 1.0, 0.0, 0.0]))
+    assert w.tolist() == pytest.approx([2 / 3, 2 / 3, 4 / 3, 4 / 3])  # groups (a,1) (a,0) (b,0): 4/3 each
+
+
+@pytest.mark.parametrize(("allowed", "threshold"), [(0.0, 0.1), (0.25, 0.3), (0.5, 0.5)])
+def test_the_threshold_refuses_at_most_the_allowed_share_of_answerable_questions(
+    allowed: float, threshold: float
+) -> None:
+    p = np.array([0.1, 0.3, 0.6, 0.9, 0.05])
+    y = np.array([1.0, 1.0, 1.0, 1.0, 0.0])
+    assert choose_threshold(p, y, allowed) == pytest.approx(threshold, abs=1e-5)
