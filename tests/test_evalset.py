@@ -1,8 +1,10 @@
-"""The project's own eval set (evals/dev.jsonl, evals/test.jsonl) checked against the documents.
+"""The project's own eval set (evals/dev.jsonl, evals/test.jsonl) and our training questions
+(data/seeds/questions.jsonl) checked against the documents.
 
 No model needed: every gold quote must lie in its document's normalised text, and inside a
 single clause of it (retrieval is scored on clauses), every expected fact must lie in a quote,
-and the set must meet the issue's minima.
+and each set must meet its minima. The seed questions train models, so none may repeat an
+eval question (the embedding-based leakage check is bench/seed_leakage.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from app.splitter import split_document
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ROOT / "documents"
 SPLITS = (ROOT / "evals" / "dev.jsonl", ROOT / "evals" / "test.jsonl")
+SEEDS = ROOT / "data" / "seeds" / "questions.jsonl"
 SEED_IDS = (
     "cartier-privacy-policy-2024",
     "cartier-us-privacy-policy-2010",
@@ -32,9 +35,9 @@ SEED_IDS = (
 CHINA = "cartier-china-privacy-policy-2023"
 
 
-def _raw_rows() -> list[tuple[str, dict]]:
+def _raw_rows(paths: tuple[Path, ...] = SPLITS) -> list[tuple[str, dict]]:
     rows = []
-    for path in SPLITS:
+    for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 rows.append((path.stem, json.loads(line)))
@@ -44,7 +47,10 @@ def _raw_rows() -> list[tuple[str, dict]]:
 ROWS = _raw_rows()
 ITEMS: list[EvalItem] = [item for path in SPLITS for item in load_eval_set(path)]
 ANSWERABLE = [i for i in ITEMS if i.answerable]
-SOURCE_CASES = [pytest.param(i, s, id=f"{i.id}-{n}") for i in ITEMS for n, s in enumerate(i.sources)]
+SEED_ROWS = _raw_rows((SEEDS,))
+SEED_ITEMS: list[EvalItem] = load_eval_set(SEEDS)
+ALL_ITEMS = [*ITEMS, *SEED_ITEMS]
+SOURCE_CASES = [pytest.param(i, s, id=f"{i.id}-{n}") for i in ALL_ITEMS for n, s in enumerate(i.sources)]
 
 
 @cache
@@ -74,7 +80,7 @@ def test_both_splits_load() -> None:
 
 def test_every_line_has_the_contract_fields() -> None:
     required = {"id", "question", "lang", "persona", "answerable", "filters", "sources", "needs_all", "answer_facts"}
-    for split, row in ROWS:
+    for split, row in [*ROWS, *SEED_ROWS]:
         missing = required - row.keys()
         assert not missing, f"{split} {row.get('id')}: missing {sorted(missing)}"
         assert isinstance(row["answerable"], bool)
@@ -103,14 +109,14 @@ def test_quote_in_a_single_clause(item: EvalItem, source) -> None:
     )
 
 
-@pytest.mark.parametrize("item", [pytest.param(i, id=i.id) for i in ITEMS if i.answer_facts])
+@pytest.mark.parametrize("item", [pytest.param(i, id=i.id) for i in ALL_ITEMS if i.answer_facts])
 def test_facts_lie_in_a_quote(item: EvalItem) -> None:
     quotes = [norm(s.quote) for s in item.sources]
     for fact in item.answer_facts:
         assert any(norm(fact) in q for q in quotes), f"{item.id}: fact {fact!r} is in none of its quotes"
 
 
-@pytest.mark.parametrize("item", [pytest.param(i, id=i.id) for i in ITEMS if i.filters.get("doc_id")])
+@pytest.mark.parametrize("item", [pytest.param(i, id=i.id) for i in ALL_ITEMS if i.filters.get("doc_id")])
 def test_doc_filter_names_a_document_and_agrees_with_sources(item: EvalItem) -> None:
     doc = item.filters["doc_id"]
     assert (DOCUMENTS / f"{doc}.txt").exists(), f"{item.id}: filter names unknown {doc}"
@@ -126,16 +132,16 @@ def test_ids_unique_across_splits() -> None:
 
 
 def test_unanswerable_items_have_no_sources_or_facts() -> None:
-    bad = [i.id for i in ITEMS if not i.answerable and (i.sources or i.answer_facts)]
+    bad = [i.id for i in ALL_ITEMS if not i.answerable and (i.sources or i.answer_facts)]
     assert bad == []
 
 
 def test_answerable_items_have_sources() -> None:
-    assert [i.id for i in ANSWERABLE if not i.sources] == []
+    assert [i.id for i in ALL_ITEMS if i.answerable and not i.sources] == []
 
 
 def test_needs_all_items_have_several_sources() -> None:
-    bad = [i.id for i in ITEMS if i.needs_all and len(i.sources) < 2]
+    bad = [i.id for i in ALL_ITEMS if i.needs_all and len(i.sources) < 2]
     assert bad == []
 
 
@@ -186,3 +192,34 @@ def test_both_personas_present() -> None:
     assert {i.persona for i in ITEMS} >= {"agent", "customer"}
     for split in ("dev", "test"):
         assert {i.persona for i in ITEMS if i.split == split} >= {"agent", "customer"}
+
+
+# -- our own training questions (data/seeds/questions.jsonl) -----------------------------------------
+
+
+def test_seed_ids_unique_and_apart_from_the_eval_ids() -> None:
+    ids = [i.id for i in SEED_ITEMS]
+    assert len(ids) == len(set(ids))
+    assert sorted(set(ids) & {i.id for i in ITEMS}) == []
+
+
+def test_no_seed_question_repeats_an_eval_question() -> None:
+    evals = {norm(i.question) for i in ITEMS}
+    seeds = [norm(i.question) for i in SEED_ITEMS]
+    assert sorted(set(seeds) & evals) == []
+    assert len(seeds) == len(set(seeds)), "a seed question is written twice"
+
+
+def test_seed_set_shape() -> None:
+    """The issue's mix: ~220 questions, ~25 % Chinese, both personas, ~20 % unanswerable but
+    plausible, ~10 % off-topic requests (unanswerable, kind off_topic), every seed policy cited."""
+    n = len(SEED_ITEMS)
+    off_topic = [i for i in SEED_ITEMS if i.kind == "off_topic"]
+    plausible = [i for i in SEED_ITEMS if not i.answerable and i.kind != "off_topic"]
+    assert n >= 200
+    assert 0.2 <= sum(i.lang == "zh" for i in SEED_ITEMS) / n <= 0.35
+    assert {i.persona for i in SEED_ITEMS} == {"agent", "customer"}
+    assert 0.15 <= len(plausible) / n <= 0.25
+    assert 0.07 <= len(off_topic) / n <= 0.13
+    assert all(not i.answerable for i in off_topic)
+    assert set(SEED_IDS) <= {s.doc_id for i in SEED_ITEMS for s in i.sources}

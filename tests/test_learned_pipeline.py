@@ -51,8 +51,8 @@ def test_held_out_keeps_only_items_about_held_out_policies(tmp_path) -> None:
 def test_train_selector_command_fits_a_loadable_selector(seed_index, tmp_path) -> None:
     from app.cli import main
 
-    dataset = tmp_path / "dev-slice.jsonl"
-    lines = DEV.read_text(encoding="utf-8").splitlines()
+    dataset = tmp_path / "seed-slice.jsonl"  # our own questions: fitting on evals/ is refused
+    lines = (ROOT / "data" / "seeds" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     dataset.write_text("\n".join(lines[:80]) + "\n", encoding="utf-8")
     index = tmp_path / "index"
     shutil.copytree(seed_index, index, symlinks=True)
