@@ -169,6 +169,36 @@ def run_decision(args: argparse.Namespace) -> int:
     out = args.out or embedder.path / DECISION_FILE
     model.save(out)
     (out.with_name("decision-fit.json")).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    out.with_name("decision.md").write_text(decision_card(model, figures), encoding="utf-8")
     print(json.dumps(figures, indent=2))
     print(f"decision model written to {out}", file=sys.stderr)
     return 0
+
+
+def decision_card(model: DecisionModel, figures: dict[str, float]) -> str:
+    """The model card of a fitted decision model: data, hyper-parameters, out-of-fold figures."""
+    weights = "\n".join(f"| {f} | {w:+.3f} |" for f, w in zip(model.model.features, model.model.weights, strict=True))
+    rows = "\n".join(f"| {k} | {v:g} |" for k, v in figures.items())
+    return f"""# Answer-or-refer decision (`decision.json`)
+
+Whether the assistant answers a question with the sentences it chose, or refers it: a logistic
+model (app/decision.py) over the signals of `Assistant.judge`. Made by
+`privacy-assistant train decision` (app/training/decision.py), offline, in about a minute.
+
+- **Data**: {model.fitted_on}. Never `evals/`. Each (source, label) group weighs the same.
+- **Fit**: Newton's method, L2 penalty 1.0 on standardised features (the bias not shrunk).
+- **Threshold**: {model.threshold:.4f} — the highest that refers at most 3 % of our seed questions'
+  answerable ones, out of fold (five folds by a hash of the question).
+- **Needs the intent model**: {model.needs_intent} (without it, the referral rules and the
+  selector's threshold decide, as before this model).
+
+| feature (standardised) | weight |
+|---|---:|
+{weights}
+
+Out-of-fold figures (a question counts as right when answered if answerable, referred if not):
+
+| figure | value |
+|---|---:|
+{rows}
+"""
