@@ -42,11 +42,16 @@ def write_card(folder: Path) -> Path:
         "## Reproduce",
         "",
         "```sh",
-        "privacy-assistant train ranker --eval-set evals/dev.jsonl           # this folder, ~13 min on 2 cores",
-        "privacy-assistant train ranker --out /tmp/policyqa-only             # the same without the seed questions",
-        "privacy-assistant train selector --features-from /tmp/policyqa-only # selector.json, this card",
+        "privacy-assistant train ranker --eval-set data/seeds/questions.jsonl   # this folder, ~13 min on 2 cores",
+        "privacy-assistant train ranker --out /tmp/policyqa-only                # the same without our questions",
+        "privacy-assistant train selector --features-from /tmp/policyqa-only    # selector.json, this card",
         "```",
         "",
+        *(
+            ["The encoder as committed was trained with `--eval-set evals/dev.jsonl`, which `train` now refuses;", ""]
+            if _trained_on_evals(record)
+            else []
+        ),
     ]
     card = folder / "README.md"
     card.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -81,8 +86,30 @@ def _ranker_intro(folder: Path, record: dict[str, Any]) -> list[str]:
         "  answer span; negatives: one other sentence of the same paragraph and "
         f"{hp['mined_negatives']} mined from the same policy",
         "  (the base model's closest sentences that do not overlap the answer); in-batch negatives besides.",
+        *_labelled_rows(record),
         "",
     ]
+
+
+def _labelled_rows(record: dict[str, Any]) -> list[str]:
+    """The line on the labelled questions about the seed policies added to PolicyQA (`--eval-set`)."""
+    extra = record.get("eval_set_pairs") or {}
+    if not extra.get("sets"):
+        return ["- no labelled questions about the seed policies (PolicyQA alone)."]
+    sets = ", ".join(f"`{s}`" for s in extra["sets"])
+    why = (
+        "an eval set: this encoder predates the rule that `evals/` is never trained on"
+        if _trained_on_evals(record)
+        else "questions written for training; `evals/` is never trained on"
+    )
+    return [
+        f"- plus {extra['pairs']:,} rows from the answerable questions of {sets} over",
+        f"  `{extra['documents']}` ({why}).",
+    ]
+
+
+def _trained_on_evals(record: dict[str, Any]) -> bool:
+    return any(Path(s).parent.name == "evals" for s in (record.get("eval_set_pairs") or {}).get("sets", []))
 
 
 def _selector_section(folder: Path) -> list[str]:
@@ -94,7 +121,7 @@ def _selector_section(folder: Path) -> list[str]:
         "## The selector (`selector.json`)",
         "",
         "Two logistic models fitted by `privacy-assistant train selector` on the candidate sentences that",
-        f"retrieval gives for {record['fitted_on']} ({record['items']:.0f} questions; never `evals/test.jsonl`),",
+        f"retrieval gives for {record['fitted_on']} ({record['items']:.0f} questions; never `evals/`),",
         f"with the features computed by {record.get('features_from', 'the model itself')} (an encoder that never",
         "saw these questions, so that their similarities look like those of a question nobody trained on):",
         "which candidate sentence to cite (P(it holds the answer)) and whether to answer at all",
