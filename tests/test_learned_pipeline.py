@@ -53,7 +53,10 @@ def test_train_selector_command_fits_a_loadable_selector(seed_index, tmp_path) -
 
     dataset = tmp_path / "seed-slice.jsonl"  # our own questions: fitting on evals/ is refused
     lines = (ROOT / "data" / "seeds" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    dataset.write_text("\n".join(lines[:80]) + "\n", encoding="utf-8")
+    answerable = [line for line in lines if '"answerable": true' in line]
+    unanswerable = [line for line in lines if '"answerable": false' in line]
+    assert answerable and unanswerable  # both classes, or nothing can be fitted
+    dataset.write_text("\n".join(answerable[:60] + unanswerable[:20]) + "\n", encoding="utf-8")
     index = tmp_path / "index"
     shutil.copytree(seed_index, index, symlinks=True)
     out = tmp_path / "selector.json"
