@@ -14,13 +14,6 @@ from app.text import CJK_CHARS, is_cjk
 
 # A name: capitalised inside the question ("PayPal", "AWS", "Hotjar"), not its first word.
 _NAME = re.compile(r"(?<=[\w,;:?!)] )([A-Z][\w-]*[A-Za-z])")
-# Chatty words customers use that no policy contains; their absence proves nothing.
-_CASUAL = frozenset(
-    tokenize(
-        "stuff thing things guys like actually basically really gonna wanna yeah okay ok lol btw asap anyway "
-        "tell know want wonder wondering curious quick question somebody someone something sure exactly"
-    )
-)
 # A question has words: two letters in a row, or a Chinese character.
 _WORDS = re.compile(r"[^\W\d_]{2}|[" + CJK_CHARS + "]")
 _SELF_NAME = re.compile(r"\b(?:I'm|I am|my name is|this is|regards|thanks)\s*,?\s*[A-Z][a-z]+")
@@ -102,7 +95,7 @@ def unknown_entity(text: str, snapshot: IndexSnapshot) -> str:
     vocab = snapshot.retriever.lexical.vocab
     for word in _NAME.findall(_SELF_NAME.sub(" ", text)):
         token = (tokenize(word) or [""])[0]
-        if not token or token in vocab or token in _CASUAL or len(token) < 3 or has_synonyms(token):
+        if not token or token in vocab or token in rules().casual or len(token) < 3 or has_synonyms(token):
             continue
         if is_cjk(token) or not token.isalpha():
             continue  # Chinese segmentation and numbers make poor evidence of absence

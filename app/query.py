@@ -29,6 +29,7 @@ class QueryRules:
     zh_to_en: dict[str, set[str]]  # a Chinese token → the English words policies use for it
     cues: dict[str, re.Pattern[str]]  # compare, change, old, shopping, privacy, asks_number, number
     answer_types: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]  # (asks, shape)
+    casual: frozenset[str] = frozenset()  # chatty tokens no policy contains (never an unknown name)
 
     @classmethod
     def load(cls, path: Path | None = None) -> QueryRules:
@@ -60,7 +61,7 @@ class QueryRules:
         missing = {"compare", "change", "old", "shopping", "privacy", "asks_number", "number"} - cues.keys()
         if missing:
             raise InputError(f"{where}: [cues] lacks {', '.join(sorted(missing))}")
-        return cls(expansion, zh_to_en, cues, types)
+        return cls(expansion, zh_to_en, cues, types, frozenset(tokenize(str(data.get("casual", "")))))
 
 
 @lru_cache(maxsize=1)
