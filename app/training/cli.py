@@ -179,7 +179,7 @@ def _selector(args: argparse.Namespace) -> int:
     selector, figures = fit_selector(assistant, items, fitted_on=", ".join(str(p) for p in datasets))
     out = args.out or target.path / "selector.json"
     selector.save(out)
-    if out.parent == target.path and (out.parent / "training.json").is_file():
+    if out.resolve().parent == target.path.resolve() and (out.parent / "training.json").is_file():
         from app.training.card import write_card
 
         fit = {**figures, "fitted_on": selector.fitted_on, "features_from": args.features_from or "the model itself"}
