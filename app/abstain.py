@@ -67,14 +67,16 @@ class AbstentionPolicy:
         evidence: list[Evidence],
         confidence: float,
         intent: IntentScores | None = None,
+        signals: Signals | None = None,
     ) -> str:
+        """``signals``: those of ``self.signals`` for the same arguments, when already computed."""
         if not evidence:
             return "no evidence"
         if not _WORDS.search(text):
             return "no words"  # digits, emoji, punctuation: nothing to answer
         if self.never_weak:
             return ""
-        signals = self.signals(text, snapshot, query, evidence, confidence, intent)
+        signals = signals or self.signals(text, snapshot, query, evidence, confidence, intent)
         decision = self.decision
         if decision is not None and (intent is not None or not decision.needs_intent):
             return "" if decision.probability(signals) >= decision.threshold else signals.refusal()

@@ -247,7 +247,7 @@ class Assistant:
         confidence = self.chooser.confidence(snapshot, query, evidence, scored, hits)
         intent = self._intent.predict(text, found.vector) if self._intent is not None else None
         signals = self.abstention.signals(text, snapshot, query, evidence, confidence, intent)
-        reason = self.abstention.reason(text, snapshot, query, evidence, confidence, intent)
+        reason = self.abstention.reason(text, snapshot, query, evidence, confidence, intent, signals)
         if reason not in ("off-topic", "chit-chat", "no words") and self.clarifier.is_vague(query.terms):
             reason = "vague question"
         if evidence and not snapshot.speller.reads_as_words(text):
