@@ -149,7 +149,10 @@ CUSTOMER_JS = """
   document.addEventListener('focusout', (event) => {
     const policy = document.querySelector('#pa-policy');
     if (!policy || !policy.contains(event.target)) { return; }
-    setTimeout(() => { if (!policy.contains(document.activeElement)) { closeList(); } }, 50);
+    // Gradio may reopen the list a moment after its own blur handler: close it again until it stays shut.
+    for (const wait of [50, 150, 300]) {
+      setTimeout(() => { if (!policy.contains(document.activeElement)) { closeList(); } }, wait);
+    }
   }, true);
   document.addEventListener('click', (event) => {
     if (event.target.closest && event.target.closest('#pa-send, #pa-chat')) { closeList(); }
