@@ -160,6 +160,7 @@ CUSTOMER_JS = """
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && event.target.closest && event.target.closest('#pa-question')) { closeList(); }
   }, true);
+  document.documentElement.dataset.paReady = '1';  // the page's behaviour is wired (browser tests wait for it)
 }
 """
 

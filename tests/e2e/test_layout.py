@@ -82,6 +82,7 @@ def test_phone_send_button_is_fully_visible(server: Any, phone: Any) -> None:
 
 def test_policy_list_closes_after_tabbing_through_it_and_after_sending(server: Any, desktop: Any) -> None:
     desktop.goto(server.url + "/")
+    desktop.wait_for_selector("html[data-pa-ready]", state="attached")  # the page script has run
     policy = desktop.locator("#pa-policy input")
     policy.focus()
     desktop.keyboard.press("ArrowDown")
