@@ -91,8 +91,50 @@ def rewrite_followup(topic: str, message: str, scope_words: Iterable[str] = REGI
         return new
     if not scope.search(rest) and not led:
         return new
-    asked = _rescoped(topic, rest, scope)
+    asked = (None if scope.search(rest) else _new_object(topic, rest)) or _rescoped(topic, rest, scope)
     return FollowUp(asked, asked, True)
+
+
+_EN_OBJECT = re.compile(
+    r"\b(my|your|our|the)\s+((?:(?!(?:after|before|for|in|on|to|with|when|if|of|from|and|or|by|about)\b)"
+    r"[\w'’-]+\s*){1,3})",
+    re.IGNORECASE,
+)
+_EN_POSSESSIVE = re.compile(r"^(?:my|your|our|the|his|her|their)\s+", re.IGNORECASE)
+_ZH_POSSESSIVE = re.compile(r"^(?:我们|我|你们|你|他|她|他们)的")
+
+
+def _new_object(topic: str, thing: str) -> str | None:
+    """The previous question about another thing: "How long do you keep my e-mail address?"
+    then "and my photos?" asks "How long do you keep my photos?"; "那我的照片呢？" after
+    "你们会保存我的数据多久？" asks "你们会保存我的照片多久？". None when the previous question
+    has no possessed thing to replace (the caller then adds the words in brackets)."""
+    if len(thing.split()) > 4 or len(thing) > 40:
+        return None
+    if is_cjk(topic):
+        return _new_object_zh(topic, thing) if is_cjk(thing) else None
+    if is_cjk(thing):
+        return None
+    m = _EN_OBJECT.search(topic)
+    if m is None:
+        return None
+    phrase = thing if _EN_POSSESSIVE.match(thing) else f"{m.group(1)} {thing}"
+    tail = topic[m.end(2) :]
+    space = " " if m.group(2).endswith(" ") and tail[:1].isalnum() else ""
+    return topic[: m.start()] + phrase + space + tail
+
+
+def _new_object_zh(topic: str, thing: str) -> str | None:
+    """The Chinese case of ``_new_object``: the word after the first "我的" is replaced."""
+    from app.lexical import chinese_words
+
+    words = chinese_words(topic)
+    for k in range(len(words) - 2):
+        if words[k] in {"我", "我们"} and words[k + 1] == "的":
+            owner = "".join(words[k : k + 2])
+            rest = _ZH_POSSESSIVE.sub("", thing)
+            return "".join(words[:k]) + owner + rest + "".join(words[k + 3 :])
+    return None
 
 
 def _rescoped(question: str, scope: str, pattern: re.Pattern[str]) -> str:

@@ -49,6 +49,11 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
+def chinese_words(text: str) -> list[str]:
+    """``text`` cut into jieba's words, every character kept (for rewriting, not for search)."""
+    return list(_jieba().lcut(text))
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased content tokens: English stems, jieba words for Chinese runs."""
     tokens: list[str] = []

@@ -65,3 +65,22 @@ def test_follow_ups_chain_on_the_question_as_answered() -> None:
 def test_a_name_inside_an_address_is_not_a_scope() -> None:
     asked = rewrite_followup("Can I write to privacy@cartier.com about China?", "and for the US?", SCOPE).question
     assert asked == "Can I write to privacy@cartier.com about the US?"
+
+
+@pytest.mark.parametrize(("topic", "message", "asked"), [
+    # a follow-up about another thing keeps the question and replaces what it was about
+    ("How long do you keep my e-mail address after I close my account?", "and my photos?",
+     "How long do you keep my photos after I close my account?"),
+    ("How long do you keep my data?", "and photos?", "How long do you keep my photos?"),
+    ("Do you sell my personal information to advertisers?", "what about my order history?",
+     "Do you sell my order history to advertisers?"),
+    ("你们会保存我的数据多久？", "那我的照片呢？", "你们会保存我的照片多久？"),
+    ("你们会保存我的数据多久？", "那照片呢？", "你们会保存我的照片多久？"),
+    # nothing possessed to replace: the words are added in brackets, as for a scope
+    ("Do you share data with partners?", "and cookies?", "Do you share data with partners (cookies)?"),
+    # a scope is still a scope, and a new question stays new
+    ("How long do you keep my data?", "and in China?", "How long do you keep my data (China)?"),
+    ("How long do you keep my data?", "and can I delete it?", "and can I delete it?"),
+])  # fmt: skip
+def test_a_follow_up_about_another_thing_replaces_the_thing(topic: str, message: str, asked: str) -> None:
+    assert rewrite_followup(topic, message, SCOPE).question == asked
