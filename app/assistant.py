@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -26,7 +25,7 @@ from app.clarify import Clarifier
 from app.decision import DECISION_FILE, DecisionModel, Judgement
 from app.embedding import Embedder, SentenceTransformerEmbedder
 from app.errors import InputError
-from app.index import index_version, load_index, manifest_of
+from app.index import manifest_of
 from app.lead import READER_DIR, Reader, shared_reader
 from app.lead import to_json as lead_json
 from app.lexical import tokenize
@@ -36,7 +35,7 @@ from app.reply import write_reply
 from app.retrieve import Request, Retrieval
 from app.selection import Selector
 from app.settings import Settings
-from app.snapshot import IndexSnapshot
+from app.snapshot import IndexHealth, IndexSnapshot, LiveIndex
 from app.splitter import SplitterConfig
 from app.text import clean_input
 from app.timing import Stages
@@ -110,8 +109,8 @@ class Assistant:
         self.embedder = embedder
         self.index_dir = index_dir
         self.config = config or AssistantConfig()
-        self._snapshot: IndexSnapshot | None = None
-        self._lock = threading.Lock()
+        expected = manifest_of(self.embedder.identity, SplitterConfig())
+        self.live = LiveIndex(index_dir, expected={"model": expected["model"]})
         self.selector = self._load_selector()
         self.clarifier = Clarifier.load()
         self.chooser = SentenceChooser(self.config.chooser(), self.selector)
@@ -154,19 +153,13 @@ class Assistant:
     # -- the index ---------------------------------------------------------------------------
 
     def snapshot(self) -> IndexSnapshot:
-        """The current index, loaded on first use and again whenever a new build is live."""
-        version = index_version(self.index_dir)
-        snapshot = self._snapshot
-        if snapshot is not None and snapshot.version == version:
-            return snapshot
-        with self._lock:
-            if self._snapshot is None or self._snapshot.version != version:
-                expected = manifest_of(self.embedder.identity, SplitterConfig())
-                fresh = IndexSnapshot(load_index(self.index_dir, expected={"model": expected["model"]}), version)
-                if self._snapshot is not None:
-                    log.info("index changed: now serving %s", version)
-                self._snapshot = fresh
-            return self._snapshot
+        """The index to answer from: the live build, reloaded whenever a new one is live; the
+        last good build while the live one fails verification (app/snapshot.py)."""
+        return self.live.snapshot()
+
+    def index_health(self) -> IndexHealth:
+        """Which build is served, and whether it is the live one (for `/healthz`)."""
+        return self.live.health()
 
     def warm_up(self) -> None:
         """Load the index and the model now rather than on the first question."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -14,9 +15,9 @@ import numpy as np
 
 from app.documents import load_documents
 from app.embedding import Embedder
-from app.errors import InputError
+from app.errors import IndexNotReady, InputError
 from app.index.clause_index import manifest_of
-from app.index.store import CURRENT, lock, read_previous, swap_current, write_build
+from app.index.store import CURRENT, lock, read_previous, swap_current, verify_build, write_build
 from app.records import Clause, DocumentMeta
 from app.settings import Settings
 from app.splitter import SplitterConfig, split_document
@@ -83,7 +84,7 @@ def build_index(
         stages.lap("clause vectors")
         keys = [_text_key(t) for t in texts]
         build = write_build(index_dir, [d for d, _ in loaded], clauses, clause_vectors, vectors, keys, manifest, stages)
-        swap_current(index_dir, build)
+        _publish(index_dir, build)
         stages.lap("swap")
         return IngestSummary(
             documents=manifest["clause_counts"],
@@ -96,6 +97,18 @@ def build_index(
             path=str(index_dir / CURRENT),
             phases_ms=phases,
         )
+
+
+def _publish(index_dir: Path, build: Path) -> None:
+    """Make ``build`` current only once it reads back as written: a build that fails its own
+    manifest (a disk that lost a write, a file changed under the ingest) is removed, never
+    served; the live build stays."""
+    try:
+        verify_build(build)
+    except IndexNotReady as exc:
+        shutil.rmtree(build, ignore_errors=True)
+        raise IndexNotReady(f"the new build failed verification and was not published ({exc})") from None
+    swap_current(index_dir, build)
 
 
 def _up_to_date(manifest: dict[str, Any], index_dir: Path, started: float) -> IngestSummary:
@@ -178,5 +191,3 @@ def _vectors_for(
     if not texts:
         raise InputError("no clauses to index: the documents hold no text")
     return np.vstack([cache[k] for k in keys]).astype(np.float32), len(missing)
-
-

@@ -58,8 +58,9 @@ def write_build(
     ``text_keys`` name the rows of ``text_vectors`` (the next ingest reuses them by key)."""
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
-    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
-    tmp = builds / f".tmp-{stamp}"
+    # The stamp is the build's public id (`/healthz` shows it): time only, no process id.
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    tmp = builds / f".tmp-{stamp}-{os.getpid()}"
     tmp.mkdir()
     try:
         with open(tmp / "documents.jsonl", "w", encoding="utf-8") as out:
@@ -209,10 +210,49 @@ def index_version(index_dir: Path) -> str:
         return ""
 
 
+def build_id(folder: Path | str) -> str:
+    """A build's public name: its stamp (time of the build), without the process id that
+    builds written before the stamp dropped it carry as a third part."""
+    return "-".join(Path(folder).name.split("-")[:2])
+
+
+def builds_newest_first(index_dir: Path) -> list[Path]:
+    """The complete builds on disk, newest first (a stamp sorts by time); leftovers of a
+    killed ingest (``.tmp-*``) are not builds."""
+    try:
+        found = [p for p in (index_dir / BUILDS).iterdir() if not p.name.startswith(".") and p.is_dir()]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def build_signature(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """What ``stat`` says of a build's files: it changes when a file is rewritten, replaced or
+    truncated, so a server notices damage to its live build without re-hashing it each time."""
+    out = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        out.append((path.name, st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(out)
+
+
+def verify_build(folder: Path, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest of the build in ``folder`` once every file matches its hash and the
+    settings match ``expected``; IndexNotReady otherwise."""
+    return _verified_manifest(folder.parent, folder, expected)
+
+
 def load_index(index_dir: Path, expected: dict[str, Any] | None = None) -> ClauseIndex:
     """Load and verify the live build; refuse one built with other settings or damaged."""
-    folder = current_build(index_dir)
-    manifest = _verified_manifest(index_dir, folder, expected)
+    return load_build(current_build(index_dir), expected, index_dir)
+
+
+def load_build(folder: Path, expected: dict[str, Any] | None = None, index_dir: Path | None = None) -> ClauseIndex:
+    """Load and verify the build in ``folder`` (the live one or an older one kept on disk)."""
+    manifest = _verified_manifest(index_dir or folder.parent.parent, folder, expected)
     try:
         import faiss
 
