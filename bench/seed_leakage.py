@@ -84,7 +84,7 @@ def _questions(paths: Sequence[Path]) -> list[tuple[str, str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=Path, default=SEEDS)
+    parser.add_argument("--seeds", type=Path, action="append", help="seed files (default: data/seeds/*.jsonl)")
     parser.add_argument("--evals", type=Path, action="append", help="eval sets (default: evals/dev and test)")
     parser.add_argument("--model", default=BASELINE, help="encoder (default: %(default)s)")
     parser.add_argument("--threshold", type=float, default=0.9)
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app.embedding import SentenceTransformerEmbedder
 
-    seeds, evals = _questions([args.seeds]), _questions(args.evals or EVALS)
+    seeds, evals = _questions(args.seeds or sorted(SEEDS.parent.glob("*.jsonl"))), _questions(args.evals or EVALS)
     embedder = SentenceTransformerEmbedder(args.model)
     seed_vectors = embedder.embed_texts([q for _, q in seeds])
     eval_vectors = embedder.embed_texts([q for _, q in evals])

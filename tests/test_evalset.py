@@ -24,7 +24,7 @@ from app.splitter import split_document
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ROOT / "documents"
 SPLITS = (ROOT / "evals" / "dev.jsonl", ROOT / "evals" / "test.jsonl")
-SEEDS = ROOT / "data" / "seeds" / "questions.jsonl"
+SEEDS = tuple(sorted((ROOT / "data" / "seeds").glob("*.jsonl")))  # questions.jsonl, questions-2.jsonl
 SEED_IDS = (
     "cartier-privacy-policy-2024",
     "cartier-us-privacy-policy-2010",
@@ -47,8 +47,9 @@ def _raw_rows(paths: tuple[Path, ...] = SPLITS) -> list[tuple[str, dict]]:
 ROWS = _raw_rows()
 ITEMS: list[EvalItem] = [item for path in SPLITS for item in load_eval_set(path)]
 ANSWERABLE = [i for i in ITEMS if i.answerable]
-SEED_ROWS = _raw_rows((SEEDS,))
-SEED_ITEMS: list[EvalItem] = load_eval_set(SEEDS)
+SEED_ROWS = _raw_rows(SEEDS)
+SEED_ITEMS: list[EvalItem] = [item for path in SEEDS for item in load_eval_set(path)]
+FIRST_SEEDS: list[EvalItem] = load_eval_set(ROOT / "data" / "seeds" / "questions.jsonl")
 ALL_ITEMS = [*ITEMS, *SEED_ITEMS]
 SOURCE_CASES = [pytest.param(i, s, id=f"{i.id}-{n}") for i in ALL_ITEMS for n, s in enumerate(i.sources)]
 
@@ -211,15 +212,19 @@ def test_no_seed_question_repeats_an_eval_question() -> None:
 
 
 def test_seed_set_shape() -> None:
-    """The issue's mix: ~220 questions, ~25 % Chinese, both personas, ~20 % unanswerable but
-    plausible, ~10 % off-topic requests (unanswerable, kind off_topic), every seed policy cited."""
-    n = len(SEED_ITEMS)
-    off_topic = [i for i in SEED_ITEMS if i.kind == "off_topic"]
-    plausible = [i for i in SEED_ITEMS if not i.answerable and i.kind != "off_topic"]
+    """The first file's mix: ~220 questions, ~25 % Chinese, both personas, ~20 % unanswerable but
+    plausible, ~10 % off-topic requests (unanswerable, kind off_topic), every seed policy cited;
+    the second file adds questions aimed at one sentence among similar ones, and more unanswerable
+    ones."""
+    assert len(SEED_ITEMS) >= 450
+    first = FIRST_SEEDS
+    n = len(first)
+    off_topic = [i for i in first if i.kind == "off_topic"]
+    plausible = [i for i in first if not i.answerable and i.kind != "off_topic"]
     assert n >= 200
-    assert 0.2 <= sum(i.lang == "zh" for i in SEED_ITEMS) / n <= 0.35
-    assert {i.persona for i in SEED_ITEMS} == {"agent", "customer"}
+    assert 0.2 <= sum(i.lang == "zh" for i in first) / n <= 0.35
+    assert {i.persona for i in first} == {"agent", "customer"}
     assert 0.15 <= len(plausible) / n <= 0.25
     assert 0.07 <= len(off_topic) / n <= 0.13
     assert all(not i.answerable for i in off_topic)
-    assert set(SEED_IDS) <= {s.doc_id for i in SEED_ITEMS for s in i.sources}
+    assert set(SEED_IDS) <= {s.doc_id for i in first for s in i.sources}

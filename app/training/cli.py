@@ -17,6 +17,12 @@ DEFAULT_DATA = Path("../shared/datasets/policyqa/dev.json")
 # Our own labelled questions about the seed policies: what the selector is fitted on and the
 # ranker may add to PolicyQA. The project's eval sets (evals/) are never trained on.
 SEED_QUESTIONS = Path("data/seeds/questions.jsonl")
+SEED_FOLDER = SEED_QUESTIONS.parent  # every *.jsonl here is our own labelled questions
+
+
+def seed_files() -> list[Path]:
+    """Our labelled question files (data/seeds/*.jsonl), the default training questions."""
+    return sorted(SEED_FOLDER.glob("*.jsonl")) or [SEED_QUESTIONS]
 EVALS_DIR = Path(__file__).resolve().parents[2] / "evals"
 
 
@@ -49,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     _add_options(reader, ReaderConfig(), READER_OPTIONS)
     selector = targets.add_parser("selector", help="fit the sentence selector and abstention on an eval set")
     selector.add_argument(
-        "--dataset", type=Path, action="append", help=f"labelled questions (default {SEED_QUESTIONS}; never evals/)"
+        "--dataset", type=Path, action="append", help=f"labelled questions (default {SEED_FOLDER}/*.jsonl, not evals/)"
     )
     selector.add_argument("--out", type=Path, help="selector file (default: selector.json in the model's folder)")
     selector.add_argument(
@@ -65,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     decision = targets.add_parser("decision", help="fit the answer-or-refer model (seed questions, CLINC150, PolicyQA)")
     decision.add_argument(
-        "--seeds", type=Path, default=Path("data/seeds/questions.jsonl"), help="our labelled questions"
+        "--seeds", type=Path, action="append", help=f"our labelled questions (default {SEED_FOLDER}/*.jsonl)"
     )
     decision.add_argument("--clinc", type=int, default=600, help="CLINC150 validation requests to use (default 600)")
     decision.add_argument("--out", type=Path, help="decision file (default: decision.json in the model's folder)")
@@ -166,7 +172,7 @@ def _selector(args: argparse.Namespace) -> int:
     from app.index import build_index
     from app.training.selector import fit_selector
 
-    datasets = args.dataset or [SEED_QUESTIONS]
+    datasets = args.dataset or seed_files()
     refuse_eval_sets(datasets, "train selector --dataset")
     items = [item for p in datasets for item in load_eval_set(p)]
     target = SentenceTransformerEmbedder.from_settings(args.settings)

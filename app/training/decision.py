@@ -142,14 +142,16 @@ def run_decision(args: argparse.Namespace) -> int:
     """`privacy-assistant train decision`: gather the rows, fit, write the model and its figures."""
     from app.embedding import SentenceTransformerEmbedder
     from app.index import build_index
+    from app.training.cli import seed_files
 
-    if any(p.parts[:1] == ("evals",) or p.name in ("dev.jsonl", "test.jsonl") for p in [args.seeds]):
+    seed_paths = args.seeds or seed_files()
+    if any(p.parts[:1] == ("evals",) or p.name in ("dev.jsonl", "test.jsonl") for p in seed_paths):
         raise InputError("train decision: evals/ is for measuring; never fit on it")
     embedder = SentenceTransformerEmbedder.from_settings(args.settings)
     build_index(args.documents, args.index, embedder, ann_threshold=args.settings.ann_threshold)
     assistant = Assistant(embedder, args.index)
     needs_intent = assistant.intent_model is not None
-    seeds = [*seed_examples(args.seeds), *clinc_examples(limit=args.clinc)]
+    seeds = [*(e for p in seed_paths for e in seed_examples(p)), *clinc_examples(limit=args.clinc)]
     rows = [signal_rows(assistant, seeds)]
     examples = list(seeds)
     held_out = json.loads((embedder.path / "training.json").read_text(encoding="utf-8"))["held_out_policies"]
@@ -162,7 +164,8 @@ def run_decision(args: argparse.Namespace) -> int:
     examples += pqa
     x = np.vstack(rows)
     y = np.array([float(e.answerable) for e in examples])
-    fitted_on = f"{args.seeds}, CLINC150 val ({args.clinc}), PolicyQA training policies ({len(pqa)})"
+    seeds_named = ", ".join(map(str, seed_paths))
+    fitted_on = f"{seeds_named}, CLINC150 val ({args.clinc}), PolicyQA training policies ({len(pqa)})"
     model, figures = fit_decision(
         x, y, [e.source for e in examples], [e.question for e in examples], fitted_on, needs_intent
     )
