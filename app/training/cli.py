@@ -10,19 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import InputError
+from app.training.seeds import SEED_FOLDER, SEED_QUESTIONS, seed_files
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("../shared/datasets/policyqa/dev.json")
-# Our own labelled questions about the seed policies: what the selector is fitted on and the
-# ranker may add to PolicyQA. The project's eval sets (evals/) are never trained on.
-SEED_QUESTIONS = Path("data/seeds/questions.jsonl")
-SEED_FOLDER = SEED_QUESTIONS.parent  # every *.jsonl here is our own labelled questions
 
-
-def seed_files() -> list[Path]:
-    """Our labelled question files (data/seeds/*.jsonl), the default training questions."""
-    return sorted(SEED_FOLDER.glob("*.jsonl")) or [SEED_QUESTIONS]
 EVALS_DIR = Path(__file__).resolve().parents[2] / "evals"
 
 

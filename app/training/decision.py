@@ -142,7 +142,7 @@ def run_decision(args: argparse.Namespace) -> int:
     """`privacy-assistant train decision`: gather the rows, fit, write the model and its figures."""
     from app.embedding import SentenceTransformerEmbedder
     from app.index import build_index
-    from app.training.cli import seed_files
+    from app.training.seeds import seed_files
 
     seed_paths = args.seeds or seed_files()
     if any(p.parts[:1] == ("evals",) or p.name in ("dev.jsonl", "test.jsonl") for p in seed_paths):
