@@ -241,11 +241,13 @@ def read_batch(path: Path) -> Iterator[dict[str, Any]]:
 
 def _serve(args: argparse.Namespace) -> int:
     from app.assistant import Assistant
+    from app.redact import warm_up as redaction_warm_up
     from app.web import launch
 
     assistant = Assistant.from_settings(args.settings)
     llm = None if args.no_llm else llm_answerer(args, assistant)
     assistant.warm_up()
+    redaction_warm_up()  # phone metadata and the IBAN registry, before the first customer pays for them
     launch(assistant, args.settings, llm=llm)
     return EXIT_OK
 

@@ -1,8 +1,10 @@
 """Feedback on answers (thumbs up / down, a comment), kept in SQLite for review.
 
-What a user typed is redacted before it is written: the store never holds a card
-number, an e-mail address or a phone number, whatever the user pasted. The answer
-text comes from the policies and is kept as it is.
+What a user typed is length-checked and redacted before it is written: the store never
+holds a card number, an e-mail address or a phone number, whatever the user pasted; and
+its bidi and control characters are kept escaped ("[U+202E]"), so an agent's table or an
+export never shows reversed or hidden text. The answer text comes from the policies and is
+kept as it is.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 import io
 import json
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -28,6 +31,25 @@ log = logging.getLogger(__name__)
 
 VIEWS = ("customer", "agent")
 MAX_COMMENT_CHARS = 2000
+MAX_QUESTION_CHARS = 10_000  # a backstop: the web app's own limit is lower (settings: max_question_chars)
+
+# Bidi controls (they reorder what an agent reads) and C0/C1 controls but tab and line ends.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """The text with its bidi and control characters written out ("[U+202E]"): shown as they
+    are, they would reverse or hide what an agent reads."""
+    return _CONTROLS.sub(lambda m: f"[U+{ord(m.group(0)):04X}]", text)
+
+
+def stored(field: str, text: str, limit: int) -> str:
+    """A user's field as the store keeps it: checked against its limit (an `InputError` naming
+    the field; the value is never read further), redacted, then made inert."""
+    if len(text) > limit:
+        raise InputError(f"{field} is over the {limit:,}-character limit")
+    return inert(redact_text(text))
+
 
 # What both tables hold: the exchange, redacted (a rating or the plain log adds its own columns).
 _EXCHANGE = """id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, view TEXT NOT NULL,
@@ -105,28 +127,28 @@ class FeedbackStore:
         rating: int,
         comment: str = "",
     ) -> FeedbackRow:
-        """Store one rating (+1 or -1). Question and comment are redacted first."""
+        """Store one rating (+1 or -1). Question and comment are length-checked and redacted first."""
         if view not in VIEWS:
             raise InputError(f"feedback view must be one of {', '.join(VIEWS)}, not {view!r}")
         if rating not in (-1, 1):
             raise InputError(f"feedback rating must be +1 or -1, not {rating!r}")
         row: dict[str, object] = {
-            "created_at": _now(), "view": view, "question": redact_text(question), "answer": answer,
-            "clause_ids": json.dumps(list(clause_ids)), "rating": rating,
-            "comment": redact_text(comment.strip()[:MAX_COMMENT_CHARS]),
+            "created_at": _now(), "view": view, "question": stored("question", question, MAX_QUESTION_CHARS),
+            "answer": answer, "clause_ids": json.dumps(list(clause_ids)), "rating": rating,
+            "comment": stored("comment", comment.strip(), MAX_COMMENT_CHARS),
         }  # fmt: skip
         new_id = self._insert("feedback", row)
-        log.info("feedback %+d on %s answer to %r", rating, view, row["question"])
+        log.info("feedback %+d on %s answer to %r", rating, view, str(row["question"])[:200])
         return FeedbackRow(new_id, str(row["created_at"]), view, str(row["question"]), answer, tuple(clause_ids),
                            rating, str(row["comment"]))  # fmt: skip
 
     def log_message(
         self, *, view: str, question: str, answer: str, clause_ids: Sequence[str], abstained: bool
     ) -> None:
-        """Keep a question and its answer for review; the question is redacted first."""
+        """Keep a question and its answer for review; the question is length-checked and redacted first."""
         row: dict[str, object] = {
-            "created_at": _now(), "view": view, "question": redact_text(question), "answer": answer,
-            "clause_ids": json.dumps(list(clause_ids)), "abstained": bool(abstained),
+            "created_at": _now(), "view": view, "question": stored("question", question, MAX_QUESTION_CHARS),
+            "answer": answer, "clause_ids": json.dumps(list(clause_ids)), "abstained": bool(abstained),
         }  # fmt: skip
         self._insert("messages", row)
 
@@ -181,5 +203,6 @@ def _cell(text: str) -> str:
 
 def _row(r: tuple[object, ...]) -> FeedbackRow:
     id_, created_at, view, question, answer, clause_ids, rating, comment = r
-    return FeedbackRow(int(str(id_)), str(created_at), str(view), str(question), str(answer),
-                       tuple(json.loads(str(clause_ids))), int(str(rating)), str(comment))
+    # Rows stored before controls were escaped are made inert as they are read.
+    return FeedbackRow(int(str(id_)), str(created_at), str(view), inert(str(question)), str(answer),
+                       tuple(json.loads(str(clause_ids))), int(str(rating)), inert(str(comment)))

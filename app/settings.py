@@ -68,6 +68,14 @@ def _networks(raw: str) -> tuple[str, ...]:
     return found
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    found = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in found:
+        if not re.fullmatch(r"https?://[^\s/?#*]+", origin):
+            raise ValueError(f"origins like https://example.com, comma-separated ({origin!r} is not one)")
+    return found
+
+
 def _text(raw: str) -> str:
     return raw.strip()
 
@@ -117,6 +125,8 @@ KNOBS: tuple[Knob, ...] = (
          secret=True),
     Knob("trusted_proxies", "PRIVACY_ASSISTANT_TRUSTED_PROXIES", "server.trusted_proxies", (), _networks,
          "reverse proxies whose X-Forwarded-For is believed"),
+    Knob("allowed_origins", "PRIVACY_ASSISTANT_ALLOWED_ORIGINS", "server.allowed_origins", (), _origins,
+         "other sites' origins allowed to call the web app and read its answers (CORS); none: same origin only"),
     Knob("host", "PRIVACY_ASSISTANT_HOST", "server.host", "127.0.0.1", _text, "address `serve` listens on", "--host"),
     Knob("port", "PRIVACY_ASSISTANT_PORT", "server.port", 7860, _whole(1, 65_535), "port `serve` listens on",
          "--port"),
@@ -160,6 +170,7 @@ class Settings:
     feedback_db: Path = Path("feedback.sqlite3")
     database_url: str = field(default="", repr=False)
     trusted_proxies: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 7860
     llm_base_url: str = ""

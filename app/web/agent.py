@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.answer import Answer
 from app.errors import InputError
-from app.feedback import FeedbackStore
+from app.feedback import MAX_COMMENT_CHARS, FeedbackStore
 from app.letter import Letter, email_text, render_draft_warnings
 from app.records import DocumentMeta
 from app.redact import redact
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 from app.web.assets import COPY_JS, SCROLL_JS
 from app.web.config import AGENT_PATH, EXPORT_ROUTE
 from app.web.customer import _clause_lookup
+from app.web.service import bounded, checked_doc_id, preview
+from app.web.session import LOGOUT_JS
 
 log = logging.getLogger(__name__)
 
@@ -115,21 +117,26 @@ class AgentConsole:
         assert self.ui is not None, "build() first"
         return self.ui
 
+    def _checked(self, question: object, doc_id: object) -> tuple[str, str]:
+        """The question and policy filter, length-checked and validated before any redaction."""
+        limit, catalog = self.assistant.config.max_question_chars, self.assistant.snapshot().catalog
+        return bounded("question", question, limit), checked_doc_id(doc_id, catalog)
+
     def answer(self, question: str, doc_id: str) -> dict[Any, Any]:
         """Ask: the answer, its sources, the e-mail reply and the retrieval details."""
         import gradio as gr
 
         ui = self.widgets()
-        red = redact(question or "")
-        filters: dict[str, object] = {"doc_id": doc_id} if doc_id else {}
         cleared = {ui.document: "", ui.feedback_status: ""}
         try:
-            answer = self.answerer(red.text, filters)
+            question, doc_id = self._checked(question, doc_id)
+            red = redact(question)
+            answer = self.answerer(red.text, {"doc_id": doc_id} if doc_id else {})
         except InputError as exc:
             msg = f'<div class="pa-agent-answer pa-abstained"><p>{esc(str(exc).capitalize())}.</p></div>'
             empty: dict[Any, Any] = {ui.sources: "", ui.email: "", ui.email_warning: "", ui.details: [], ui.last: None}
             return {ui.answer: msg, **empty, ui.opener: gr.update(choices=[], value=None), **cleared}
-        log.info("agent asked %r (%s)", red.text, "abstained" if answer.abstained else "answered")
+        log.info("agent asked %r (%s)", preview(red.text), "abstained" if answer.abstained else "answered")
         self.store.record_exchange("agent", red.text, answer)
         catalog = self.assistant.snapshot().catalog
         notice = ""
@@ -165,14 +172,12 @@ class AgentConsole:
         ui = self.widgets()
         if answer is None:
             return {ui.feedback_status: "Ask a question first, then rate its answer.", ui.comment: comment}
-        row = self.store.add(
-            view="agent",
-            question=answer.question,
-            answer=answer.answer,
-            clause_ids=[c.clause_id for c in answer.citations],
-            rating=rating,
-            comment=comment or "",
-        )
+        try:
+            row = self.store.add(view="agent", question=answer.question, answer=answer.answer, rating=rating,
+                                 clause_ids=[c.clause_id for c in answer.citations],
+                                 comment=bounded("comment", comment, MAX_COMMENT_CHARS))  # fmt: skip
+        except InputError as exc:
+            return {ui.feedback_status: f"Not saved: {exc}.", ui.comment: comment}
         word = "👍 helpful" if rating > 0 else "👎 not helpful"
         return {ui.feedback_status: f"Thanks: feedback #{row.id} saved ({word}).", ui.comment: ""}
 
@@ -190,11 +195,12 @@ class AgentConsole:
         clause_of = _clause_lookup(self.assistant)
         panels = []
         for doc_id in (doc_a, doc_b):
-            if doc_id not in catalog:
+            if not isinstance(doc_id, str) or doc_id not in catalog:
                 panels.append('<p class="pa-empty">Choose a document.</p>')
                 continue
             try:
-                answer = self.assistant.ask(redact(topic or "").text, {"doc_id": doc_id})
+                topic = bounded("topic", topic, self.assistant.config.max_question_chars)
+                answer = self.assistant.ask(redact(topic).text, {"doc_id": doc_id})
             except InputError as exc:
                 panels.append(f'<p class="pa-empty">{esc(str(exc).capitalize())}.</p>')
                 continue
@@ -202,8 +208,15 @@ class AgentConsole:
         return dict(zip(self.sides, panels, strict=True))
 
     def api_ask(self, question: str, doc_id: str = "") -> dict[str, Any]:
-        """The contract's full answer JSON (scores, clause ids, retrieved clauses)."""
-        return self.answerer(redact(question).text, {"doc_id": doc_id} if doc_id else {}).to_json()
+        """The contract's full answer JSON (scores, clause ids, retrieved clauses); bad input: one line."""
+        import gradio as gr
+
+        try:
+            question, doc_id = self._checked(question, doc_id)
+            return self.answerer(redact(question).text, {"doc_id": doc_id} if doc_id else {}).to_json()
+        except InputError as exc:
+            log.info("agent API question refused: %s", exc)
+            raise gr.Error(str(exc), print_exception=False) from None
 
 
 def build_agent_app(
@@ -219,7 +232,8 @@ def build_agent_app(
     with gr.Blocks(title="Privacy assistant · agent console", analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown("# Privacy assistant · agent console")
-            gr.Button("Log out", link=f"{AGENT_PATH}/logout", size="sm", scale=0, elem_id="pa-logout")
+            logout = gr.Button("Log out", size="sm", scale=0, elem_id="pa-logout")  # a POST with a CSRF token
+            logout.click(None, None, None, js=LOGOUT_JS)
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 console.ui = _ask_tab(catalog, console)

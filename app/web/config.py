@@ -14,6 +14,14 @@ _ENV = {k.name: k.env for k in KNOBS}
 ENV_USER, ENV_PASSWORD = _ENV["agent_user"], _ENV["agent_password"]
 DEFAULT_RATE_PER_MINUTE = Settings().rate_per_minute
 AGENT_PATH = "/agent"
+# Request bodies (bytes), refused with 413 beyond these before they are read (app/web/edge.py).
+# A call to the `ask` API holds a question of at most `max_question_chars` characters, each at
+# most 12 bytes once JSON-escaped (a surrogate pair, `\ud83d\ude00`), and a policy id.
+API_BODY_OVERHEAD = 4096
+# A chat event: a question (as above), or a rating, which carries the rated reply's HTML (at most
+# ~5 KB once escaped, measured on long Chinese and English replies with their quotes).
+EVENT_BODY_LIMIT = 32 * 1024
+AGENT_BODY_LIMIT = 64 * 1024  # its comment, question and sign-in form
 EXPORT_ROUTE = AGENT_PATH + "/export/feedback.csv"
 
 # -- configuration ----------------------------------------------------------------------------
@@ -37,6 +45,17 @@ class WebConfig:
     trusted_proxies: tuple[str, ...] = ()
     database_url: str = field(default="", repr=False)  # PostgreSQL shared by replicas; "": SQLite + memory
     letter: Letter = field(default_factory=lambda: Letter.from_settings(Settings()))  # the e-mail draft's frame
+    # Origins (scheme://host[:port]) whose pages may call this server and read its answers;
+    # none by default: same origin only.
+    allowed_origins: tuple[str, ...] = ()
+    max_question_chars: int = Settings().max_question_chars
+    event_body_limit: int = EVENT_BODY_LIMIT
+    agent_body_limit: int = AGENT_BODY_LIMIT
+
+    @property
+    def api_body_limit(self) -> int:
+        """The largest body of an `ask` API call that could hold an acceptable question."""
+        return API_BODY_OVERHEAD + 12 * self.max_question_chars
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebConfig:
@@ -44,8 +63,9 @@ class WebConfig:
         credentials = Credentials(user, settings.agent_password) if user and settings.agent_password else None
         s = settings
         return cls(
-            credentials, s.feedback_db, s.rate_per_minute, s.trusted_proxies, s.database_url, Letter.from_settings(s)
-        )
+            credentials, s.feedback_db, s.rate_per_minute, s.trusted_proxies, s.database_url, Letter.from_settings(s),
+            allowed_origins=s.allowed_origins, max_question_chars=s.max_question_chars,
+        )  # fmt: skip
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:

@@ -52,7 +52,7 @@ def _api(service: CustomerService) -> Callable[..., dict[str, Any]]:
         if reply.rate_limited:
             return {**_api_fields(reply, reply.message, None), "citations": [], "rate_limited": True}
         if reply.answer is None:
-            raise gr.Error(reply.error)  # shown to the caller; internal errors are not described
+            raise gr.Error(reply.error, print_exception=False)  # one line to the caller, no traceback in the log
         return _api_json(reply, reply.answer, service.assistant.snapshot().catalog)
 
     # Gradio injects the request by the parameter's type (and leaves it out of the API);

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.errors import AssistantError
@@ -24,7 +23,9 @@ from app.web.agent import build_agent_app
 from app.web.assets import CSS, CUSTOMER_JS, _theme
 from app.web.config import AGENT_PATH, ENV_PASSWORD, ENV_USER, EXPORT_ROUTE, WebConfig, load_config
 from app.web.customer import build_customer_app
+from app.web.edge import EdgeGuard, EdgePolicy, Mount, allow, gradio_routes
 from app.web.guards import _LOGIN, LOCKED_MESSAGE, LoginGuard, RateLimiter
+from app.web.session import session_gate
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,15 @@ def build_server(
     shared = shared_state(config.database_url) if config.database_url else None
     store = shared.store if shared is not None else FeedbackStore(config.feedback_db)
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(_EdgeGuard)
     app.get("/healthz", include_in_schema=False)(_health_check(assistant, shared))
     common: dict[str, Any] = {"theme": _theme(), "css": CSS, "ssr_mode": False, "footer_links": ["api"]}
     # The agent console is mounted first: a mount at "/" would swallow "/agent".
+    agent_mount = Mount(AGENT_PATH, (allow("GET HEAD", r"/?"),))  # the "disabled" page only
     if config.credentials is not None:
         guard = LoginGuard(config.credentials, failures=shared.failures if shared is not None else None)
-        _mount_agent(app, build_agent_app(assistant, store, llm, config.letter), store, guard, common)
+        agent = build_agent_app(assistant, store, llm, config.letter)
+        _mount_agent(app, agent, store, guard, common)
+        agent_mount = Mount(AGENT_PATH, agent_routes(config.agent_body_limit), frozenset(agent.fns))
     else:
         log.warning("agent console disabled: set %s and %s (or %s) to enable it", ENV_USER, ENV_PASSWORD, ENV_CONFIG)
 
@@ -71,7 +74,34 @@ def build_server(
     limiter = RateLimiter(config.rate_per_minute, buckets=shared.buckets if shared is not None else None)
     customer = build_customer_app(assistant, store, limiter, llm)
     gr.mount_gradio_app(app, customer, path="/", show_error=False, js=CUSTOMER_JS, **common)
+    public = (*gradio_routes(config.api_body_limit, config.event_body_limit), allow("GET HEAD", "/healthz"))
+    policy = EdgePolicy((Mount("", public, frozenset(customer.fns)), agent_mount), frozenset(config.allowed_origins))
+    app.add_middleware(_AgentPaths)
+    app.add_middleware(EdgeGuard, policy=policy)  # added last: it runs first, before any route reads a byte
+    _unshare_answer_cache(assistant)
     return app
+
+
+def agent_routes(body_limit: int) -> tuple[Any, ...]:
+    """The routes of the agent console: Gradio's (as the public app's), its login, CSRF token
+    and logout, its cancel button and the feedback export."""
+    return (
+        *gradio_routes(body_limit, body_limit),
+        allow("GET HEAD", r"|/export/feedback\.csv|/login_check/?|/csrf-token/?"),
+        allow("POST", r"/login/?", body_limit=body_limit),
+        allow("GET POST", r"/logout/?", body_limit=body_limit),
+        allow("POST", r"/gradio_api/cancel/?", session="body", body_limit=body_limit),
+    )
+
+
+def _unshare_answer_cache(assistant: Assistant) -> None:
+    """Question vectors are cached by their text for the whole process: a repeated text is
+    answered ~30 ms sooner, which tells a caller what someone else just asked. The served
+    process keeps no such cache (every question costs the same); the CLI and benchmarks keep it."""
+    embedder = assistant.embedder
+    if hasattr(embedder, "query_cache_size") and hasattr(embedder, "clear_cache"):
+        embedder.query_cache_size = 0
+        embedder.clear_cache()
 
 
 def _mount_agent(app: Any, agent: Any, store: FeedbackStore, guard: LoginGuard, common: dict[str, Any]) -> None:
@@ -103,22 +133,27 @@ def _mount_agent(app: Any, agent: Any, store: FeedbackStore, guard: LoginGuard, 
 
 
 def _health_check(assistant: Assistant, shared: SharedState | None) -> Callable[[], Any]:
-    """GET /healthz for a load balancer or an orchestrator: 200 when the index is loaded and
-    the database answers, else 503; it says which build is served (never anything private)."""
+    """GET /healthz for a load balancer or an orchestrator: 200 "ok" when the live build is
+    served and the database answers; 200 "degraded" when the live build failed verification
+    and the last good one answers instead (keep the replica in rotation, alert someone); 503
+    "unavailable" when there is nothing to answer from or the database is down. The body says
+    the state, the served build's id and size and the database's state: never a path, a process
+    id or an error text (those go to the log)."""
     from fastapi.responses import JSONResponse
 
     def healthz() -> JSONResponse:
-        body: dict[str, Any] = {"status": "ok"}
         try:
-            snapshot = assistant.snapshot()
-            body["index"] = {"build": Path(snapshot.version).name, "clauses": len(snapshot.index.clauses)}
-        except AssistantError as exc:
-            body |= {"status": "unavailable", "index": {"error": str(exc)}}
+            health = assistant.index_health()
+            index = {"build": health.build, "clauses": health.clauses}
+            body: dict[str, Any] = {"status": health.status, "index": index}
+        except AssistantError:
+            log.debug("healthz: no index to serve")
+            body = {"status": "unavailable", "index": {"build": None}}
         database = "sqlite" if shared is None else ("ok" if shared.healthy() else "unreachable")
         body["database"] = database
         if database == "unreachable":
             body["status"] = "unavailable"
-        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+        return JSONResponse(body, status_code=503 if body["status"] == "unavailable" else 200)
 
     return healthz
 
@@ -164,10 +199,10 @@ def _agent_signed_in(app: Any, request: Any) -> bool:
     return False
 
 
-class _EdgeGuard:
-    """ASGI middleware: closes Gradio's upload route (nothing in either view takes a file)
-    and sends the agent console's requests through `_agent_guard`. Customer requests pass
-    straight through, so the public chat pays nothing for the console's checks."""
+class _AgentPaths:
+    """ASGI middleware: sends the agent console's requests through `_agent_guard`; customer
+    requests pass straight through, so the public chat pays nothing for the console's checks.
+    (What every request must pass, customer or agent, is `EdgeGuard`'s, in front of this.)"""
 
     def __init__(self, app: Any) -> None:
         from starlette.middleware.base import BaseHTTPMiddleware
@@ -176,28 +211,23 @@ class _EdgeGuard:
         self.agent = BaseHTTPMiddleware(app, dispatch=_agent_guard)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if path.rstrip("/").endswith("/gradio_api/upload"):
-                from fastapi.responses import JSONResponse
-
-                await JSONResponse({"detail": "uploads are not accepted"}, status_code=403)(scope, receive, send)
-                return
-            if path == AGENT_PATH or path.startswith(AGENT_PATH + "/"):
-                await self.agent(scope, receive, send)
-                return
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == AGENT_PATH or path.startswith(AGENT_PATH + "/")):
+            await self.agent(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 
 async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
     """Middleware for the agent console: tells the login guard which client is signing in
-    and answers a locked sign-in with its own message; no page of the console may be framed
-    by another site (clickjacking)."""
+    and answers a locked sign-in with its own message."""
     from fastapi.responses import JSONResponse, Response
 
-    path = request.url.path  # an agent path: `_EdgeGuard` sends only those here
+    path = request.url.path  # an agent path: `_AgentPaths` sends only those here
     if request.method == "POST" and path.rstrip("/").endswith("/cancel") and not _agent_signed_in(request.app, request):
         return JSONResponse({"detail": "Not authenticated"}, status_code=401)  # Gradio leaves this route open
+    if (session := await session_gate(request, call_next)) is not None:
+        return session  # the CSRF token; logout only by POST with it
     login: dict[str, Any] | None = None
     token = None
     if request.method == "POST" and path.rstrip("/").endswith("/login"):
@@ -218,9 +248,7 @@ async def _agent_guard(request: Any, call_next: Callable[[Any], Any]) -> Any:
         body = body.replace(b"</head>", head.encode() + b"</head>", 1)
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         response = Response(body, status_code=response.status_code, headers=headers)
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    return response
+    return response  # EdgeGuard adds the anti-framing headers to every answer
 
 
 def launch(assistant: Assistant, settings: Settings, llm: LLMAnswerer | None = None) -> None:

@@ -1,12 +1,13 @@
 """One code path for a customer's question, whether it comes from the chat or the `/ask` API:
-the length limit, redaction, the rate limit, the policy chosen, follow-ups, a typed card
-number, the language model when configured, errors mapped to messages, and the record kept."""
+the length limits and the policy id checked, the rate limit, then redaction (a refused request
+costs no redaction work), follow-ups, a typed card number, the language model when configured,
+errors mapped to messages, the record kept, and log lines limited per client."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,16 +15,44 @@ from app.answer import Answer
 from app.errors import InputError
 from app.feedback import FeedbackStore
 from app.followup import rewrite_followup
-from app.redact import CARD, CARD_REQUEST, PLACEHOLDERS, redact
+from app.records import DocumentMeta
+from app.redact import CARD, CARD_REQUEST, PLACEHOLDERS, Redaction, redact
 from app.render import TEXT
 from app.text import REGION_WORDS, clean_input, language_of
-from app.web.guards import RATE_LIMITED, RateLimiter
+from app.web.guards import RATE_LIMITED, LogLimiter, RateLimiter
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
     from app.llm import LLMAnswerer
 
 log = logging.getLogger(__name__)
+
+MAX_DOC_ID_CHARS = 128  # the catalogue's ids are far shorter
+LOGGED_CHARS = 200  # of a question in a log line
+
+
+def bounded(field: str, value: object, limit: int) -> str:
+    """The field as text (anything else: ""), or an `InputError` naming the field and its
+    limit, never its value: the value may be megabytes long, or a card number."""
+    text = value if isinstance(value, str) else ""
+    if len(text) > limit:
+        raise InputError(f"{field} is over the {limit:,}-character limit")
+    return text
+
+
+def checked_doc_id(value: object, catalog: Mapping[str, DocumentMeta], current_only: bool = False) -> str:
+    """A policy filter: empty, or the id of a document in the catalogue (with `current_only`,
+    one that has not been superseded); else an `InputError` that does not repeat it."""
+    doc_id = bounded("doc_id", value, MAX_DOC_ID_CHARS)
+    if doc_id and (doc_id not in catalog or (current_only and not catalog[doc_id].is_current)):
+        which = "a current policy" if current_only else "a policy"
+        raise InputError(f"doc_id is not the id of {which} in the catalogue")
+    return doc_id
+
+
+def preview(text: str) -> str:
+    """A (redacted) question as a log line shows it: its start, and how much was left out."""
+    return text if len(text) <= LOGGED_CHARS else f"{text[:LOGGED_CHARS]}… (+{len(text) - LOGGED_CHARS:,} chars)"
 
 
 @dataclass(frozen=True)
@@ -62,47 +91,53 @@ class CustomerService:
         store: FeedbackStore,
         limiter: RateLimiter | None = None,
         llm: LLMAnswerer | None = None,
+        log_limiter: LogLimiter | None = None,
+        redactor: Callable[[str], Redaction] = redact,
     ) -> None:
         self.assistant = assistant
         self.store = store
         self.limiter = limiter
         self.llm = llm
+        self.log_limiter = log_limiter if log_limiter is not None else LogLimiter()
+        self.redactor = redactor
+
+    def _log(self, client: str, level: int, msg: str, *args: object, exc_info: bool = False) -> None:
+        self.log_limiter.log(log, level, client, msg, *args, exc_info=exc_info, stacklevel=3)
 
     def turn(
         self, message: object, doc_id: str = "", client: str = "", topic: str = ""
     ) -> Iterator[Draft | CustomerReply]:
         """One question as events: the language model's draft so far (only with an LLM), then
         the `CustomerReply`."""
-        limit = self.assistant.config.max_question_chars
         text = clean_input(message if isinstance(message, str) else "")
-        if len(text) > limit:  # checked first: redacting a megabyte is not free, and it is not kept
-            lang = language_of(text[:400])
-            error = f"question is over the {limit:,}-character limit"
-            yield CustomerReply(lang, message=TEXT[lang]["too_long"], error=error)
+        lang = language_of(text[:400])
+        try:  # the cheap checks first: nothing refused here is redacted, logged in full or kept
+            text = bounded("question", text, self.assistant.config.max_question_chars)
+            doc_id = checked_doc_id(doc_id, self.assistant.snapshot().catalog, current_only=True)
+        except InputError as exc:
+            self._log(client, logging.INFO, "customer question refused: %s", exc)
+            too_long = str(exc).startswith("question")
+            yield CustomerReply(lang, message=TEXT[lang]["too_long" if too_long else "error"], error=str(exc))
             return
-        red = redact(text)
-        lang = language_of(red.text)
-        said = red.text.strip()
-        kinds = tuple(red.kinds)
-        base = CustomerReply(lang, redacted=kinds, had_card=red.had_card, said=said, question=said, topic=topic)
         if self.limiter is not None and not self.limiter.allow(client):
-            log.info("customer question refused: rate limit")
+            self._log(client, logging.INFO, "customer question refused: rate limit")
+            base = CustomerReply(lang, topic=topic)
             yield _refused(base, RATE_LIMITED[lang], "rate limited", rate_limited=True)
             return
+        red = self.redactor(text)
+        said = red.text.strip()
+        base = CustomerReply(language_of(red.text), redacted=tuple(red.kinds), had_card=red.had_card, said=said,
+                             question=said, topic=topic)  # fmt: skip
         leftover = red.text
         for placeholder in PLACEHOLDERS.values():
             leftover = leftover.replace(placeholder, " ")
         if not re.search(r"\w", leftover):
-            yield _refused(base, TEXT[lang]["card_only" if red.had_card else "empty"], "question is empty")
+            yield _refused(base, TEXT[base.lang]["card_only" if red.had_card else "empty"], "question is empty")
             return
-        catalog = self.assistant.snapshot().catalog
-        if doc_id and (doc_id not in catalog or not catalog[doc_id].is_current):
-            yield _refused(base, TEXT[lang]["error"], f"doc_id: unknown policy {doc_id!r}")
-            return
-        yield from self._answer(base, red.text, {"doc_id": doc_id} if doc_id else {}, topic)
+        yield from self._answer(base, red.text, {"doc_id": doc_id} if doc_id else {}, topic, client)
 
     def _answer(
-        self, base: CustomerReply, text: str, filters: dict[str, object], topic: str
+        self, base: CustomerReply, text: str, filters: dict[str, object], topic: str, client: str
     ) -> Iterator[Draft | CustomerReply]:
         catalog = self.assistant.snapshot().catalog
         follow = rewrite_followup(topic, text, REGION_WORDS | catalog.brand_names | catalog.region_names)
@@ -114,15 +149,16 @@ class CustomerService:
             else:
                 answer = self.assistant.ask(follow.question, filters, lang=base.lang)
         except InputError as exc:
-            log.info("customer question refused: %s", exc)
+            self._log(client, logging.INFO, "customer question refused: %s", exc)
             too_long = len(follow.question) > len(text)
             yield _refused(base, TEXT[base.lang]["too_long" if too_long else "empty"], str(exc))
             return
         except Exception:
-            log.exception("customer question failed: %r", follow.question)
+            self._log(client, logging.ERROR, "customer question failed: %r", preview(follow.question), exc_info=True)
             yield _refused(base, TEXT[base.lang]["error"], "internal error")
             return
-        log.info("customer asked %r (%s)", follow.question, "abstained" if answer.abstained else "answered")
+        outcome = "abstained" if answer.abstained else "answered"
+        self._log(client, logging.INFO, "customer asked %r (%s)", preview(follow.question), outcome)
         self.store.record_exchange("customer", follow.question, answer)
         asked = follow.question if follow.rewritten else ""
         yield CustomerReply(
