@@ -386,34 +386,73 @@ def run_clients(
     return tally, time.monotonic() - start[0] if start[0] else 0.0
 
 
-# What a hostile caller sends: a 1 MB question (with card numbers to redact), a question with
-# a lone UTF-16 surrogate (valid JSON), and a question of nothing but control characters.
-HOSTILE = ("4111 1111 1111 1111 " * 50_000, "How long \ud800 do you keep my data?", "\x00\x01\x02" * 100)
+# What hostile callers send (issue 22's findings), each attack a kind of its own:
+# - questions: a 1 MB question full of card numbers, a lone UTF-16 surrogate (valid JSON), nothing
+#   but control characters, and 2,000-character digit-group questions ("1 1 1 …?", "1-1-…")
+#   that made redaction cubic;
+# - body: a 5 MB JSON body to the ask API (the body limit must refuse it unread);
+# - upload: a 1 MB multipart file to Gradio's upload and recording routes (must be refused,
+#   nothing left on disk);
+# - guess: wrong agent passwords, each from another forwarded-for address (the server is
+#   started trusting loopback as its proxy when there are hostile clients).
+HOSTILE = (
+    "4111 1111 1111 1111 " * 50_000,
+    "How long \ud800 do you keep my data?",
+    "\x00\x01\x02" * 100,
+    "1 " * 999 + "?",
+    "1-" * 1000,
+)
+ATTACKS = ("question", "body", "upload", "guess")
+AGENT_USER, AGENT_PASSWORD = "bench-agent", "bench-password-not-guessed"
+
+
+def _attack(client: Any, call: Callable[[str], dict[str, Any]], kind: str, i: int) -> str:
+    """One hostile request of ``kind``: "answered" when the server did the work, else "refused"."""
+    if kind == "question":
+        try:
+            call(HOSTILE[i % len(HOSTILE)])
+            return "answered"
+        except Exception:  # refused with an error event or a 4xx: expected
+            return "refused"
+    if kind == "body":
+        body = b'{"data": ["' + b"a" * 5_000_000 + b'", ""]}'
+        r = client.post(f"/gradio_api/call/{API}", content=body, headers={"content-type": "application/json"})
+    elif kind == "upload":
+        route = ("/gradio_api/upload", "/gradio_api/process_recording")[i % 2]
+        r = client.post(route, files={"files" if i % 2 == 0 else "video": ("x.webm", b"\0" * 1_000_000)})
+    else:
+        address = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+        r = client.post("/agent/login", data={"username": AGENT_USER, "password": f"guess-{i}"},
+                        headers={"x-forwarded-for": address})
+    return "answered" if r.status_code < 300 else "refused"
 
 
 def run_hostile(url: str, clients: int, stop: threading.Event, timeout_s: float = 30.0) -> dict[str, int]:
-    """`clients` threads sending HOSTILE questions back to back (no session, as a script would)
-    until `stop` is set; counts what they sent and how the server answered."""
-    counts = {"requests": 0, "refused": 0, "answered": 0}
+    """`clients` threads, each sending one kind of attack (ATTACKS in turn) back to back until
+    `stop` is set; counts what each kind sent and how the server answered."""
+    import httpx
+
+    counts: dict[str, int] = {"requests": 0, "refused": 0, "answered": 0}
     lock = threading.Lock()
 
     def worker(n: int) -> None:
+        kind = ATTACKS[n % len(ATTACKS)]
         call, close = http_caller(url, timeout_s, session=False)
+        client = httpx.Client(base_url=url, timeout=timeout_s, trust_env=False)
         i = n
         try:
             while not stop.is_set():
-                question = HOSTILE[i % len(HOSTILE)]
-                i += 1
                 try:
-                    call(question)
-                    outcome = "answered"
-                except Exception:  # the oversized one is refused with an error event: expected
+                    outcome = _attack(client, call, kind, i)
+                except httpx.HTTPError:  # the server closed a refused upload or body early
                     outcome = "refused"
+                i += 1
                 with lock:
-                    counts["requests"] += 1
-                    counts[outcome] += 1
+                    for key in ("requests", outcome, f"{kind}/{outcome}"):
+                        counts[key] = counts.get(key, 0) + 1
         finally:
             close()
+            client.close()
 
     threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
     for t in threads:
@@ -550,8 +589,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra environment for the server (repeatable), e.g. to try a Gradio setting")
     p.add_argument("--hostile", type=int, default=0, metavar="N",
-                   help="also run N hostile clients (1 MB, surrogate and control-character questions) during "
-                        "the measured run; the report is the other clients'")
+                   help="also run N hostile clients (client n sends attack n mod 4: questions — 1 MB, "
+                        "surrogate, control characters, digit groups —, 5 MB bodies, uploads, password guesses "
+                        "from many addresses) during the measured run; the report is the other clients'")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return p
 
@@ -568,6 +608,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     note = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
     extra_env = dict(item.split("=", 1) for item in args.server_env if "=" in item)
+    if args.hostile:  # an agent login to guess at, and loopback trusted as the proxy that forwards addresses
+        extra_env = {"PRIVACY_ASSISTANT_AGENT_USER": AGENT_USER, "PRIVACY_ASSISTANT_AGENT_PASSWORD": AGENT_PASSWORD,
+                     "PRIVACY_ASSISTANT_TRUSTED_PROXIES": "127.0.0.1/32", **extra_env}
     server = Server(index, args.port, extra_env=extra_env)
     try:
         note(f"starting server on {server.url} (index {index}) …")
@@ -624,8 +667,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"command: bench/load.py {shown}  (client: {args.client}, warm-up {args.warmup_seconds:g} s)")
         print(format_table(report))
         if args.hostile:
-            print(f"hostile clients: {args.hostile}, {hostile.get('requests', 0):,} requests "
-                  f"({hostile.get('refused', 0):,} refused, {hostile.get('answered', 0):,} answered); "
+            kinds = ", ".join(f"{k} {hostile.get(k + '/refused', 0):,} refused / {hostile.get(k + '/answered', 0):,} "
+                              "answered" for k in ATTACKS[: args.hostile])
+            print(f"hostile clients: {args.hostile}, {hostile.get('requests', 0):,} requests ({kinds}); "
                   "the table counts the other clients only")
     return 1 if report.errors or report.throttled or report.active_clients < report.clients else 0
 

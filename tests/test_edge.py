@@ -312,3 +312,24 @@ def test_the_answer_time_does_not_tell_what_others_asked(server: Server) -> None
             asked.append(_ask(server, prober, f"How long do you keep my {topic}, case {n}?"))
             fresh.append(_ask(server, prober, f"How long do you keep my {topic}, item {n}?"))
     assert statistics.median(asked) > 0.75 * statistics.median(fresh), (asked, fresh)
+
+
+def test_a_client_refused_again_and_again_waits_for_its_refusals() -> None:
+    from app.web.tarpit import Tarpit
+
+    now = [0.0]
+    pit = Tarpit(free=3, free_overall=100, window_s=60.0, delay_s=0.25, max_clients=2, clock=lambda: now[0])
+    assert [pit.delay("10.0.0.1") for _ in range(5)] == [0.0, 0.0, 0.0, 0.25, 0.25]
+    assert pit.delay("10.0.0.2") == 0.0  # another address has its own allowance
+    now[0] = 61.0
+    assert pit.delay("10.0.0.1") == 0.0  # a new window
+    pit.delay("10.0.0.3")
+    assert len(pit._seen) == 2  # bounded: the least recently refused address is forgotten
+
+
+def test_a_guesser_spread_over_many_addresses_waits_too() -> None:
+    from app.web.tarpit import Tarpit
+
+    pit = Tarpit(free=3, free_overall=5, window_s=60.0, delay_s=0.25, clock=lambda: 0.0)
+    waits = [pit.delay(f"10.0.0.{i}") for i in range(8)]  # one refusal per address
+    assert waits == [0.0] * 5 + [0.25] * 3

@@ -365,3 +365,36 @@ def test_server_slows_a_guesser_spread_over_many_addresses(guarded_server: tuple
             response = agent.post(login, data={"username": USER, "password": PASSWORD})
         assert response.status_code == 200 and time.monotonic() - started < 70
     assert "guess-" not in log_file.read_text(errors="replace")
+
+
+CORPUS = Path(__file__).parent / "data" / "redaction" / "corpus.jsonl"
+
+
+def _digits(text: str) -> str:
+    return "".join(str(int(c)) for c in text if c.isdigit())  # any script's digits as ASCII
+
+
+@pytest.mark.slow
+def test_server_stores_and_logs_no_secret_of_the_corpus_in_clear(guarded_server: tuple[str, Path]) -> None:
+    """Every shape of the redaction corpus (cards with any separator, e-mails in any script,
+    IBANs, phones), asked in the chat's API: neither the database nor the log keeps it."""
+    import sqlite3
+
+    from gradio_client import Client
+
+    url, log_file = guarded_server
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    secrets = [r for r in rows if r["kind"] in ("card", "email", "id")][::2]  # every shape family, 30 asks
+    client = Client(url + "/", verbose=False)
+    for row in secrets:
+        client.predict(row["text"], "", api_name="/ask")
+    time.sleep(0.5)
+    with sqlite3.connect(log_file.with_name("feedback.sqlite3")) as db:
+        stored = [q for (q,) in db.execute("SELECT question FROM messages")]
+    logged = log_file.read_text(errors="replace")
+    assert len(stored) >= len(secrets)
+    for row in secrets:
+        secret = row["secret"]
+        assert not any(secret in text for text in [*stored, logged]), row
+        if row["kind"] != "email":
+            assert not any(_digits(secret) in _digits(text) for text in stored), row

@@ -25,6 +25,8 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from app.web.tarpit import Tarpit
+
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
@@ -140,9 +142,8 @@ class Refused(Exception):
 class EdgeGuard:
     """ASGI middleware applying an `EdgePolicy` to every request, ahead of FastAPI and Gradio."""
 
-    def __init__(self, app: Any, policy: EdgePolicy) -> None:
-        self.app = app
-        self.policy = policy
+    def __init__(self, app: Any, policy: EdgePolicy, tarpit: Tarpit | None = None) -> None:
+        self.app, self.policy, self.tarpit = app, policy, tarpit or Tarpit()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":  # no page here opens one
@@ -172,9 +173,10 @@ class EdgeGuard:
             receive = await self._admitted(scope, receive, headers, mount, rule, namespace)
         except Refused as refusal:  # one quiet line: a refusal is routine, and a client can send many
             log.debug("edge: %s refused with %d (%s)", scope["method"], refusal.status, refusal.detail)
+            await self.tarpit.pause(_client(scope))  # a client refused again and again waits for it
             await _answer(_secured(send, shared, origin, None, scope), refusal)
             return
-        await self.app(scope, receive, _secured(send, shared, origin, issue, scope))
+        await self.app(scope, receive, self.tarpit.slowed(_secured(send, shared, origin, issue, scope), _client(scope)))
 
     async def _admitted(
         self, scope: dict[str, Any], receive: Receive, headers: dict[str, str], mount: Mount, rule: Route, owner: str
