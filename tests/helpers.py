@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from app.web import _LOGIN, LoginGuard
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -115,3 +117,24 @@ def run_cli(*args: str, env: Mapping[str, str] | None = None, cwd: Path = ROOT) 
         os.environ.clear()
         os.environ.update(saved)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+class Clock:
+    """A clock a test moves by hand (``clock.now += 60``)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def login_attempt(guard: LoginGuard, client: str, user: str, password: str) -> tuple[bool, float]:
+    """One sign-in through ``guard`` as the server makes it from ``client``: (accepted, seconds locked)."""
+    login: dict[str, object] = {"client": client}
+    token = _LOGIN.set(login)
+    try:
+        return guard(user, password), float(login.get("locked_for", 0.0))  # type: ignore[arg-type]
+    finally:
+        _LOGIN.reset(token)
+

@@ -13,53 +13,36 @@ from pathlib import Path
 import pytest
 
 from app.text import clean_input, encodable
-from app.web import _LOGIN, MAX_USER_CHARS, Credentials, LoginGuard, load_config
+from app.web import MAX_USER_CHARS, Credentials, LoginGuard, load_config
 from app.web.guards import MemoryFailureLog
-from tests.helpers import serving
+from tests.helpers import Clock, login_attempt, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "agent-h", "h-Secret-42"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _attempt(guard: LoginGuard, client: str, user: str, password: str) -> tuple[bool, float]:
-    login: dict[str, object] = {"client": client}
-    token = _LOGIN.set(login)
-    try:
-        return guard(user, password), float(login.get("locked_for", 0.0))  # type: ignore[arg-type]
-    finally:
-        _LOGIN.reset(token)
 
 
 def test_failures_from_one_client_never_lock_out_another() -> None:
     clock = Clock()
     guard = LoginGuard(Credentials(USER, PASSWORD), max_failures=5, window_s=300, clock=clock)
     for _ in range(5):
-        assert _attempt(guard, "10.0.0.66", USER, "wrong") == (False, 0.0)
-    ok, locked_for = _attempt(guard, "10.0.0.66", USER, PASSWORD)
+        assert login_attempt(guard, "10.0.0.66", USER, "wrong") == (False, 0.0)
+    ok, locked_for = login_attempt(guard, "10.0.0.66", USER, PASSWORD)
     assert not ok and locked_for == pytest.approx(300.0)  # the attacker's client is locked, even when right
-    assert _attempt(guard, "10.0.0.7", USER, PASSWORD) == (True, 0.0)  # the real agent signs in
+    assert login_attempt(guard, "10.0.0.7", USER, PASSWORD) == (True, 0.0)  # the real agent signs in
     clock.now += 120
-    assert _attempt(guard, "10.0.0.66", USER, PASSWORD)[1] == pytest.approx(180.0)  # how long is left
+    assert login_attempt(guard, "10.0.0.66", USER, PASSWORD)[1] == pytest.approx(180.0)  # how long is left
     clock.now += 181
-    assert _attempt(guard, "10.0.0.66", USER, PASSWORD) == (True, 0.0)  # the lock expires
+    assert login_attempt(guard, "10.0.0.66", USER, PASSWORD) == (True, 0.0)  # the lock expires
 
 
 def test_failed_logins_with_distinct_huge_names_keep_memory_bounded() -> None:
     failures = MemoryFailureLog(max_entries=1_000)
     guard = LoginGuard(Credentials(USER, PASSWORD), failures=failures)
     for i in range(5_000):
-        _attempt(guard, f"10.1.{i // 250}.{i % 250}", f"{i}-" + "x" * 300_000, "p")
+        login_attempt(guard, f"10.1.{i // 250}.{i % 250}", f"{i}-" + "x" * 300_000, "p")
     assert len(failures) <= 1_000
     assert all(len(user) <= MAX_USER_CHARS for _, user in failures._failures)
-    assert _attempt(guard, "10.9.9.9", USER + "x" * 300, PASSWORD)[0] is False  # an over-long name never matches
+    assert login_attempt(guard, "10.9.9.9", USER + "x" * 300, PASSWORD)[0] is False  # an over-long name never matches
 
 
 def test_clean_input_drops_lone_surrogates_and_controls() -> None:

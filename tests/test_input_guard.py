@@ -22,11 +22,11 @@ from app.errors import InputError
 from app.feedback import MAX_COMMENT_CHARS, FeedbackStore, inert
 from app.records import DocumentMeta
 from app.redact import Redaction, redact
-from app.web import _LOGIN, Credentials, LoginGuard, RateLimiter
+from app.web import Credentials, LoginGuard, RateLimiter
 from app.web.guards import LogLimiter, NameThrottle
 from app.web.service import MAX_DOC_ID_CHARS, CustomerService, bounded, checked_doc_id
 from app.web.session import CSRF_HEADER, CsrfTokens
-from tests.helpers import serving
+from tests.helpers import Clock, login_attempt, serving
 
 USER, PASSWORD = "agent-g", "g-Secret-77"
 CARD, EMAIL = "4111 1111 1111 1111", "jo.secret@example.com"
@@ -35,14 +35,6 @@ CATALOG = Catalog({
     "acme-2024": DocumentMeta("acme-2024", "Acme Policy", "Acme", "Global", ("en",), "2024-09"),
     "acme-2010": DocumentMeta("acme-2010", "Acme US", "Acme", "US", ("en",), "2010-03", superseded_by="acme-2024"),
 })  # fmt: skip
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeAssistant:
@@ -196,21 +188,12 @@ def test_the_log_limiter_remembers_a_bounded_number_of_clients() -> None:
 # -- 4. sign-in: growing delays per user name, whatever the address -------------------------------
 
 
-def _attempt(guard: LoginGuard, client: str, user: str, password: str) -> tuple[bool, float]:
-    login: dict[str, object] = {"client": client}
-    token = _LOGIN.set(login)
-    try:
-        return guard(user, password), float(login.get("locked_for", 0.0))  # type: ignore[arg-type]
-    finally:
-        _LOGIN.reset(token)
-
-
 def test_forty_addresses_cannot_make_two_hundred_guesses_quickly() -> None:
     clock = Clock()
     guard = LoginGuard(Credentials(USER, PASSWORD), clock=clock)
     checked = 0
     for guess in range(200):  # 40 addresses x 5 guesses, one every 10 ms: two seconds in all
-        ok, locked_for = _attempt(guard, f"198.51.100.{guess % 40}", USER, f"guess-{guess}")
+        ok, locked_for = login_attempt(guard, f"198.51.100.{guess % 40}", USER, f"guess-{guess}")
         assert not ok
         checked += locked_for == 0
         clock.now += 0.01
@@ -219,12 +202,12 @@ def test_forty_addresses_cannot_make_two_hundred_guesses_quickly() -> None:
     tries_at = []
     while len(tries_at) < 30:
         clock.now += max(guard.locked_for(USER), 0.0) + 0.001
-        assert _attempt(guard, f"203.0.113.{len(tries_at)}", USER, "another-guess") == (False, 0.0)
+        assert login_attempt(guard, f"203.0.113.{len(tries_at)}", USER, "another-guess") == (False, 0.0)
         tries_at.append(clock.now)
     assert tries_at[-1] - tries_at[0] > 20 * 60  # thirty guesses take over 20 minutes
     assert guard.locked_for(USER) <= NameThrottle().max_delay_s  # never locked out for long
     clock.now += NameThrottle().max_delay_s
-    assert _attempt(guard, "192.0.2.10", USER, PASSWORD) == (True, 0.0)  # the real agent, once the delay passed
+    assert login_attempt(guard, "192.0.2.10", USER, PASSWORD) == (True, 0.0)  # the real agent, once the delay passed
 
 
 def test_the_delay_grows_exponentially_and_is_capped() -> None:
@@ -237,8 +220,8 @@ def test_the_delay_grows_exponentially_and_is_capped() -> None:
 def test_a_name_is_kept_as_a_short_keyed_hash(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     guard = LoginGuard(Credentials(USER, PASSWORD), clock=Clock())
-    _attempt(guard, "10.0.0.1", f"{CARD} {EMAIL}", "x")
-    _attempt(guard, "10.0.0.1", "n" * 5_000_000, "x")
+    login_attempt(guard, "10.0.0.1", f"{CARD} {EMAIL}", "x")
+    login_attempt(guard, "10.0.0.1", "n" * 5_000_000, "x")
     keys = [name for log_ in (guard.failures, guard.name_failures) for _, name in log_._failures]  # type: ignore[attr-defined]
     assert keys and all(len(k) <= 32 and "4111" not in k and "@" not in k for k in keys)
     assert "4111" not in caplog.text and EMAIL not in caplog.text
