@@ -18,6 +18,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.abstain import AbstentionPolicy
 from app.answer import Answer, Citation, Evidence, Retrieved
 from app.choose import ChooserConfig, SentenceChooser, one_policy
@@ -238,7 +240,7 @@ class Assistant:
             evidence = one_policy(self.chooser.select(scored, query.lang), query)
         stages.lap("sentence selection")
         confidence = self.chooser.confidence(snapshot, query, evidence, scored, hits)
-        intent = self._intent.predict(text, found.vector) if self._intent is not None else None
+        intent = self._intent.predict(text, self._question_vector(text, found)) if self._intent is not None else None
         signals = self.abstention.signals(text, snapshot, query, evidence, confidence, intent)
         reason = self.abstention.reason(text, snapshot, query, evidence, confidence, intent, signals)
         if reason not in ("off-topic", "chit-chat", "no words") and self.clarifier.is_vague(query.terms):
@@ -247,6 +249,11 @@ class Assistant:
             reason = "no words"  # one letter repeated, keyboard noise: nothing to answer
         stages.lap("decision")
         return Judgement(text, snapshot, parsed, query, found, evidence, confidence, signals, reason)
+
+    def _question_vector(self, text: str, found: Retrieval) -> np.ndarray:
+        """The question's own vector (what the intent model was fitted on): the retrieval's, unless
+        it searched with other words (a Chinese question over an English-only policy)."""
+        return found.vector if found.searched in ("", text) else self.embedder.embed_query(text)
 
     def ask(
         self,

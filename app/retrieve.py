@@ -57,6 +57,7 @@ class Retrieval:
     tokens: list[str]  # the BM25 query
     weights: tuple[float, float, float]
     lang_filter: str | None = None
+    searched: str = ""  # the text embedded: the question, or its English words for an English-only scope
 
 
 class VectorSearch:
@@ -155,7 +156,7 @@ class HybridRetriever:
         vector = embed(searched)
         stages.lap("query embedding")
         hits = self.search(vector, tokens, allowed, request.k, weights, stages)
-        return Retrieval(hits, vector, docs, tokens, weights, filters.lang)
+        return Retrieval(hits, vector, docs, tokens, weights, filters.lang, searched)
 
     def retrieve_within(self, retrieval: Retrieval, doc_id: str, lang: str, k: int) -> list[Hit]:
         """The same search again, inside one document of its scope (a comparison's side)."""

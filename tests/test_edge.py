@@ -118,36 +118,6 @@ def _files(folder: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_the_page_calls_only_served_routes(server: Server) -> None:
-    """Chromium loads the chat, asks, rates and clicks an example: every request it makes is
-    answered (none refused by the edge), and its Gradio calls are the ones on the list."""
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    answered: list[tuple[int, str]] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context().new_page()
-        page.on("response", lambda r: answered.append((r.status, urlsplit(r.url).path)))
-        page.goto(server.url + "/")
-        page.wait_for_selector("html[data-pa-ready]", timeout=60_000)
-        page.fill("#pa-question textarea", "How long do you keep my data?")
-        page.click("#pa-send")
-        page.locator("#pa-chat .pa-reply").first.wait_for(timeout=90_000)
-        page.locator("#pa-chat").get_by_role("button", name="Like").last.click()
-        page.locator("#pa-examples button").first.click()
-        page.wait_for_timeout(1500)
-        browser.close()
-    assert answered and all(status < 400 for status, _ in answered), [a for a in answered if a[0] >= 400]
-    called = {path.rsplit("/", 1)[0] if "/heartbeat/" in path else path for _, path in answered}
-    gradio = {path for path in called if "/gradio_api/" in path}
-    served = {"/gradio_api/heartbeat", "/gradio_api/queue/join", "/gradio_api/queue/data", "/gradio_api/run/predict"}
-    assert gradio <= served, gradio - served
-
-
-@pytest.mark.slow
 def test_the_ask_api_works_through_gradio_client_and_plain_http(server: Server) -> None:
     from gradio_client import Client
 
