@@ -105,6 +105,14 @@ test: setup llm-server browser axe cluster-deps
 	HF_HUB_OFFLINE=1 $(BIN)/mypy app
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
+# The fast local loop: lint, types and the tests that need no real model, server, browser or LLM
+# (every test marked slow, llm, e2e or cluster is left to `make test`). Nothing beyond `make setup`.
+.PHONY: check
+check: setup
+	HF_HUB_OFFLINE=1 $(BIN)/ruff check app tests
+	HF_HUB_OFFLINE=1 $(BIN)/mypy app
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow and not llm and not e2e and not cluster"
+
 # The README's screenshots, from the real app in headless Chromium (docs/img/).
 screenshots: ingest browser
 	HF_HUB_OFFLINE=1 $(BIN)/python docs/screenshots.py
