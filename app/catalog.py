@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set as AbstractSet
-from functools import cached_property
+from functools import cache, cached_property
 
 from app.lexical import tokenize
 from app.records import DocumentMeta, Filters
 from app.text import POLICY_WORDS, is_cjk
 
-# Words that pick a document rather than say what is asked: they must not make a
-# sentence look relevant just because it names the brand ("Harry Winston knows that...").
-_POLICY_TOKENS = frozenset(tokenize(POLICY_WORDS))
+
+@cache
+def _policy_tokens() -> frozenset[str]:
+    """Tokens of words that pick a document rather than say what is asked: they must not make a
+    sentence look relevant just because it names the brand ("<brand> knows that…").
+    Worked out on first use, not at import: its Chinese words start jieba (seconds)."""
+    return frozenset(tokenize(POLICY_WORDS))
 
 
 class Catalog(dict[str, DocumentMeta]):
@@ -24,7 +28,7 @@ class Catalog(dict[str, DocumentMeta]):
     @cached_property
     def scope_tokens(self) -> frozenset[str]:
         """Tokens that name a policy (brands, their aliases, region names) rather than a topic."""
-        scope = set(_POLICY_TOKENS)
+        scope = set(_policy_tokens())
         for name in self.brand_names | self.region_names:
             scope.update(tokenize(name))
         return frozenset(scope)
@@ -132,9 +136,7 @@ def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]
     regional ones (the catalogue's ``regional``) — unless the question is in a regional policy's
     first language and no policy for everyone is written in it (a Chinese question and the
     China policy)."""
-    broad_langs = {
-        lang_ for m in documents.values() if m.is_current and not m.regional for lang_ in m.languages
-    }
+    broad_langs = {lang_ for m in documents.values() if m.is_current and not m.regional for lang_ in m.languages}
     out = set()
     for doc_id, meta in documents.items():
         if not meta.is_current:
@@ -143,5 +145,3 @@ def default_documents(documents: dict[str, DocumentMeta], lang: str) -> set[str]
             continue
         out.add(doc_id)
     return out
-
-

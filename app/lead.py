@@ -16,6 +16,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -121,20 +122,23 @@ def _tidy(sentence: str, start: int, end: int, probability: float) -> Lead | Non
     return Lead(text, start, end, round(probability, 4))
 
 
-_shared: dict[Path, Reader | None] = {}
-_shared_lock = threading.Lock()
+_loading = threading.Lock()  # two first questions at once load the model once
 
 
 def shared_reader(folder: Path = READER_DIR) -> Reader | None:
-    """One reader per process (None when the folder holds no model: no leads, logged once)."""
-    with _shared_lock:
-        if folder not in _shared:
-            try:
-                _shared[folder] = Reader(folder)
-            except (InputError, OSError, ValueError, KeyError) as exc:
-                log.info("no answer leads: %s", exc)
-                _shared[folder] = None
-        return _shared[folder]
+    """One reader per process and folder, loaded on first use (None when the folder holds no
+    model: no leads, logged once); every assistant of the process shares it."""
+    with _loading:
+        return _load_reader(folder)
+
+
+@cache
+def _load_reader(folder: Path) -> Reader | None:
+    try:
+        return Reader(folder)
+    except (InputError, OSError, ValueError, KeyError) as exc:
+        log.info("no answer leads: %s", exc)
+        return None
 
 
 def to_json(lead: Lead, n: int, sentence_start: int) -> dict[str, Any]:

@@ -168,7 +168,7 @@ def _named_documents(question: str, documents: Catalog, lang: str) -> frozenset[
     if named_brands:
         by_brand = set().union(*(documents.by_brand[b] for b in named_brands))
         if selected:
-            # "Cartier's 2010 policy" names the year; "Cartier vs Harry Winston in 2015" adds the brand
+            # "brand A's 2010 policy" names the year; "brand A vs brand B in 2015" adds brand B
             selected |= {
                 d
                 for d in by_brand & current
