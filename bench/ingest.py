@@ -47,7 +47,7 @@ def one(documents: Path, index: Path, load_model: bool) -> dict[str, Any]:
     t1 = time.perf_counter()
     embedder = SentenceTransformerEmbedder()
     if load_model:
-        embedder.llama_embedding  # noqa: B018 - the load is what is timed
+        embedder.model  # noqa: B018 - the load is what is timed
     t2 = time.perf_counter()
     summary = build_index(documents, index, embedder)
     t3 = time.perf_counter()

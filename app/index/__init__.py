@@ -10,12 +10,14 @@ Layout of an index folder::
         clauses.jsonl                clause records, in FAISS row order
         vectors.npz                  sentence and heading vectors (reused by the next ingest), and
                                      the clause vectors derived from them
-        docstore.json, index_store.json, default__vector_store.json, ...
-                                     llama-index's VectorStoreIndex over a FaissVectorStore
+        default__vector_store.json   the FAISS index of the clause vectors (FAISS row i = clause i;
+                                     the name is the one llama-index's FaissVectorStore gave it)
+        sentences.faiss              the FAISS index of the sentence vectors, only when it is IVF
 
 A build is written beside the live one and made current by replacing the ``current``
 link (``rename`` is atomic), so a reader sees the old index or the new one, never half
-of one; a killed ingest leaves the last good index serving.
+of one; a killed ingest leaves the last good index serving. llama-index reaches the index
+through app/llamaindex.py (a retriever over the hybrid search), not through files of its own.
 """
 
 from app.index.build import IngestSummary, build_index, clause_vectors_from, texts_to_embed

@@ -29,7 +29,10 @@ BUILDS = "builds"
 MANIFEST = "manifest.json"
 SENTENCE_INDEX = "sentences.faiss"  # written only when the sentence index is IVF
 _HINT = "re-run `privacy-assistant ingest`"
-_DATA_FILES = ("documents.jsonl", "clauses.jsonl", "vectors.npz", "default__vector_store.json")
+# The clause FAISS index keeps the name llama-index's FaissVectorStore gave it when builds
+# were persisted through it, so that builds on disk from before still load (it is binary).
+CLAUSE_INDEX = "default__vector_store.json"
+_DATA_FILES = ("documents.jsonl", "clauses.jsonl", "vectors.npz", CLAUSE_INDEX)
 
 
 @contextmanager
@@ -78,15 +81,16 @@ def write_build(
             keys=np.array(text_keys),  # of the sentences, then the headings
         )
         stages.lap("write records and vectors")
+        import faiss
+
         clause_index = new_faiss_index(clause_vectors, manifest["ann_threshold"])
-        _persist_llama_index(tmp, clauses, clause_vectors, clause_index)
-        stages.lap("FAISS clauses + llama-index")
+        clause_index.add(np.ascontiguousarray(clause_vectors, dtype=np.float32))  # row i is clause i
+        faiss.write_index(clause_index, str(tmp / CLAUSE_INDEX))
+        stages.lap("FAISS clauses")
         sentence_vectors = text_vectors[: manifest["sentences"]]
         sentence_index = new_faiss_index(sentence_vectors, manifest["ann_threshold"])
         manifest["faiss"] = {"clauses": describe_faiss(clause_index), "sentences": describe_faiss(sentence_index)}
         if manifest["faiss"]["sentences"] != "Flat":
-            import faiss
-
             sentence_index.add(sentence_vectors)
             faiss.write_index(sentence_index, str(tmp / SENTENCE_INDEX))
         stages.lap("FAISS sentences")
@@ -101,36 +105,6 @@ def write_build(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _persist_llama_index(folder: Path, clauses: list[Clause], vectors: np.ndarray, faiss_index: Any) -> None:
-    """Persist what llama-index's ``VectorStoreIndex`` over a ``FaissVectorStore`` persists
-    (``load_index_from_storage`` opens it), built in bulk: the vectors go into FAISS in
-    one call (row i is node id ``str(i)``, as ``FaissVectorStore.add`` numbers them), and
-    the nodes, without their vectors, into the docstore and the index struct — what
-    ``VectorStoreIndex(nodes)`` does one node at a time, ten times slower at scale."""
-    from llama_index.core import StorageContext
-    from llama_index.core.data_structs import IndexDict
-    from llama_index.core.schema import TextNode
-    from llama_index.vector_stores.faiss import FaissVectorStore
-
-    faiss_index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    context = StorageContext.from_defaults(vector_store=FaissVectorStore(faiss_index=faiss_index))
-    struct = IndexDict()
-    nodes = [
-        TextNode(
-            id_=c.clause_id,
-            text=c.text,
-            metadata={"doc_id": c.doc_id, "section": c.section_title, "lang": c.lang, "start": c.start, "end": c.end},
-            excluded_embed_metadata_keys=["doc_id", "lang", "start", "end"],
-        )
-        for c in clauses
-    ]
-    for row, node in enumerate(nodes):
-        struct.add_node(node, text_id=str(row))
-    context.docstore.add_documents(nodes, allow_update=True)
-    context.index_store.add_index_struct(struct)
-    context.persist(persist_dir=str(folder))
 
 
 def _file_sha256(path: Path) -> str:
@@ -275,7 +249,7 @@ def load_build(folder: Path, expected: dict[str, Any] | None = None, index_dir: 
         with np.load(folder / "vectors.npz") as data:
             clause_vectors = data["clauses"]
             sentence_vectors = data["sentences"]
-        faiss_index = faiss.read_index(str(folder / "default__vector_store.json"))
+        faiss_index = faiss.read_index(str(folder / CLAUSE_INDEX))
         sentence_index = faiss.read_index(str(folder / SENTENCE_INDEX)) if (folder / SENTENCE_INDEX).exists() else None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexNotReady(f"{folder}: index cannot be read ({exc}); {_HINT}") from None
