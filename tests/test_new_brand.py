@@ -12,7 +12,7 @@ import pytest
 from app.assistant import Assistant
 from app.catalog import default_documents
 from app.index import build_index
-from app.render import policy_choices
+from app.web.render import policy_choices
 from app.web import compare_presets
 
 pytestmark = pytest.mark.slow

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from app.answer import Answer, Choice, Citation, Retrieved
-from app.letter import Letter, draft_citations, draft_warnings, email_text, render_draft_warnings
+from app.web.letter import Letter, draft_citations, draft_warnings, email_text, render_draft_warnings
 from app.records import Clause, DocumentMeta
-from app.render import (
+from app.web.render import (
     anchor_id,
     clarify_options,
     format_date,

@@ -6,7 +6,7 @@ at "/", the agent console at "/agent" behind Gradio's login form — and `launch
 only by the CLI, serves it with uvicorn. Both views answer through `Assistant.ask`, the
 code path of `privacy-assistant ask`.
 
-Everything put into HTML is escaped (app.render): policy text and user text alike. What a
+Everything put into HTML is escaped (app.web.render): policy text and user text alike. What a
 user types is redacted (app.redact) before it is logged, stored or even echoed back.
 """
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from app.answer import Answer
 from app.errors import InputError
 from app.feedback import MAX_COMMENT_CHARS, FeedbackStore
-from app.letter import Letter, email_text, render_draft_warnings
+from app.web.letter import Letter, email_text, render_draft_warnings
 from app.records import DocumentMeta
 from app.redact import redact
-from app.render import (
+from app.web.render import (
     RETRIEVAL_HEADERS,
     citation_label,
     esc,

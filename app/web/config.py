@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.letter import Letter
+from app.web.letter import Letter
 from app.settings import KNOBS, Settings
 
 _ENV = {k.name: k.env for k in KNOBS}

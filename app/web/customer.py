@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from app.catalog import Catalog
 from app.feedback import FeedbackStore
 from app.records import Clause
-from app.render import (
+from app.web.render import (
     clarify_options,
     esc,
     lines_html,

@@ -17,7 +17,7 @@ from app.feedback import FeedbackStore
 from app.followup import rewrite_followup
 from app.records import DocumentMeta
 from app.redact import CARD, CARD_REQUEST, PLACEHOLDERS, Redaction, redact
-from app.render import TEXT
+from app.web.render import TEXT
 from app.text import REGION_WORDS, clean_input, language_of
 from app.web.guards import RATE_LIMITED, LogLimiter, RateLimiter
 

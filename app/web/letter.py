@@ -1,5 +1,5 @@
 """An agent's e-mail reply, ready to send: the draft's plain text and, beside it, the
-warnings the agent must read first (pure functions, like app/render.py)."""
+warnings the agent must read first (pure functions, like app/web/render.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from app.answer import Answer, Citation
 from app.catalog import Catalog
 from app.records import DocumentMeta
-from app.render import TEXT, esc, title_of
+from app.web.render import TEXT, esc, title_of
 from app.settings import Settings
 from app.text import MARKER, format_date
 
