@@ -4,13 +4,15 @@ policy mentions, one asking for a figure the evidence lacks, or too little confi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from app.answer import Evidence
 from app.decision import DecisionModel, IntentScores, Signals
-from app.lexical import tokenize
-from app.query import QueryPlan, has_synonyms, rules
+from app.query import has_synonyms, rules
 from app.snapshot import IndexSnapshot, deletions
+from app.stages import Chosen, Lookup
 from app.text import CJK_CHARS, is_cjk
+from app.text.lexical import tokenize
+from app.text.patterns import FIGURE
 
 # A name: capitalised inside the question ("PayPal", "AWS", "Hotjar"), not its first word.
 _NAME = re.compile(r"(?<=[\w,;:?!)] )([A-Z][\w-]*[A-Za-z])")
@@ -23,72 +25,56 @@ class AbstentionPolicy:
     """Why not to answer a question, or "" to answer it.
 
     ``decision``: the learned model that weighs every signal (app/decision.py); without one,
-    ``threshold`` (the confidence under which the evidence is too weak) and ``rules`` (the
-    off-topic, unknown-name and missing-figure referrals) decide, as before it was fitted;
-    ``never_weak``: the plain-cosine baseline, which abstains only when there is no evidence."""
+    ``weak_below`` (the chooser's confidence under which the evidence is too weak; None: never
+    too weak, the plain-cosine baseline) and ``rules`` (the off-topic, unknown-name and
+    missing-figure referrals) decide, as before it was fitted."""
 
     def __init__(
         self,
-        threshold: float | dict[str, float],
+        weak_below: Callable[[str], float | None],
         rules: bool = True,
-        never_weak: bool = False,
         decision: DecisionModel | None = None,
     ) -> None:
-        self.threshold = threshold
+        self.weak_below = weak_below
         self.rules = rules
-        self.never_weak = never_weak
         self.decision = decision
 
-    def signals(
-        self,
-        text: str,
-        snapshot: IndexSnapshot,
-        query: QueryPlan,
-        evidence: list[Evidence],
-        confidence: float,
-        intent: IntentScores | None = None,
-    ) -> Signals:
+    def signals(self, lookup: Lookup, chosen: Chosen, intent: IntentScores | None = None) -> Signals:
         """What the decision weighs for this question and its chosen sentences."""
         cues = rules().cues
+        text = lookup.text
         return Signals(
-            p_answerable=confidence,
+            p_answerable=chosen.confidence,
             intent=intent,
             shopping_cue=bool(cues["shopping"].search(text)),
             privacy_cue=bool(cues["privacy"].search(text)),
-            unknown_name=unknown_entity(text, snapshot),
-            no_figure=query.needs_number and not any(cues["number"].search(e.text) for e in evidence),
+            unknown_name=unknown_entity(text, lookup.snapshot),
+            no_figure=lookup.query.needs_number and not any(FIGURE.search(e.text) for e in chosen.evidence),
         )
 
     def reason(
-        self,
-        text: str,
-        snapshot: IndexSnapshot,
-        query: QueryPlan,
-        evidence: list[Evidence],
-        confidence: float,
-        intent: IntentScores | None = None,
-        signals: Signals | None = None,
+        self, lookup: Lookup, chosen: Chosen, intent: IntentScores | None = None, signals: Signals | None = None
     ) -> str:
         """``signals``: those of ``self.signals`` for the same arguments, when already computed."""
-        if not evidence:
+        if not chosen.evidence:
             return "no evidence"
-        if not _WORDS.search(text):
+        if not _WORDS.search(lookup.text):
             return "no words"  # digits, emoji, punctuation: nothing to answer
-        if self.never_weak:
+        threshold = self.weak_below(lookup.query.lang)
+        if threshold is None:
             return ""
-        signals = signals or self.signals(text, snapshot, query, evidence, confidence, intent)
+        signals = signals or self.signals(lookup, chosen, intent)
         decision = self.decision
         if decision is not None and (intent is not None or not decision.needs_intent):
             return "" if decision.probability(signals) >= decision.threshold else signals.refusal()
         if self.rules:
-            if query.off_topic:
+            if lookup.query.off_topic:
                 return "off-topic"
             if signals.unknown_name:
                 return f"unknown term {signals.unknown_name!r}"
             if signals.no_figure:
                 return "no figure given"
-        threshold = self.threshold if isinstance(self.threshold, float) else self.threshold[query.lang]
-        return "weak evidence" if confidence < threshold else ""
+        return "weak evidence" if chosen.confidence < threshold else ""
 
 
 def unknown_entity(text: str, snapshot: IndexSnapshot) -> str:

@@ -8,9 +8,9 @@ import re
 from collections.abc import Set as AbstractSet
 from functools import cache, cached_property
 
-from app.lexical import tokenize
 from app.records import DocumentMeta, Filters
 from app.text import POLICY_WORDS, is_cjk
+from app.text.lexical import tokenize
 
 
 @cache

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.answer import Choice
 from app.errors import InputError
-from app.lexical import tokenize
+from app.text.lexical import tokenize
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.errors import AssistantError, IndexNotReady, InputError
 from app.jsonl import read_objects
-from app.settings import Settings, prepare_runtime, quiet_libraries
+from app.settings import ENV_CONFIG, KNOBS, Settings, prepare_runtime, quiet_libraries
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
@@ -31,28 +31,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line: each command registered with the function that runs it (``run``),
+    and the settings' flags generated from their declaration (app/settings.py)."""
     parser = _Parser(prog="privacy-assistant", description=__doc__)
-    parser.add_argument("--documents", type=Path, help="policy documents folder (default: documents)")
-    parser.add_argument("--index", type=Path, help="index folder (default: index)")
-    parser.add_argument("--config", type=Path, help="a TOML settings file (default: $PRIVACY_ASSISTANT_CONFIG)")
+    _setting_flags(parser, "")
+    parser.add_argument("--config", type=Path, help=f"a TOML settings file (default: ${ENV_CONFIG})")
     parser.add_argument("--verbose", "-v", action="store_true", help="log diagnostics on stderr")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("ingest", help="build or update the index from the documents")
+    _command(sub, "ingest", _ingest, "build or update the index from the documents")
 
-    ask = sub.add_parser("ask", help="answer one question, or a batch")
+    ask = _command(sub, "ask", _ask, "answer one question, or a batch")
     ask.add_argument("question", nargs="?", help="the question")
     ask.add_argument("--doc-id", help="answer only from this document")
     ask.add_argument("--batch", type=Path, help="JSON Lines file of questions; one answer per line")
     ask.add_argument("--json", action="store_true", help="print the contract's JSON answer")
-    _llm_options(ask)
+    ask.add_argument("--no-llm", action="store_true", help="extractive answers even when an LLM is configured")
 
-    serve = sub.add_parser("serve", help="the web app (agent console and customer chat)")
-    serve.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: 7860)")
-    _llm_options(serve)
+    serve = _command(sub, "serve", _serve, "the web app (agent console and customer chat)")
+    serve.add_argument("--no-llm", action="store_true", help="extractive answers even when an LLM is configured")
 
-    ev = sub.add_parser("eval", help="score the assistant on an eval set")
+    ev = _command(sub, "eval", _eval, "score the assistant on an eval set")
     ev.add_argument("--dataset", type=Path, action="append", help="eval set (JSON Lines); repeatable")
     ev.add_argument("--out", type=Path, help="write report.md, results.jsonl and plots here")
     ev.add_argument("--json", action="store_true", help="print one flat JSON dict of metrics")
@@ -70,31 +69,45 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--intent", action=argparse.BooleanOptionalAction, default=True, help="report the intent model's figures"
     )
-    _llm_options(ev, side_by_side=True)
+    ev.add_argument("--llm", action="store_true", help="also score the LLM answerer, beside the extractive one")
 
     from app.training.cli import add_parser
 
     add_parser(sub)
+    sub.choices["train"].set_defaults(run=_train)
+    from app.insights.cli import add_parser as add_insights
+
+    add_insights(sub)
     return parser
 
 
-def _llm_options(parser: argparse.ArgumentParser, side_by_side: bool = False) -> None:
-    group = parser.add_argument_group(
-        "LLM answers (optional; off unless a base URL is configured: PRIVACY_ASSISTANT_LLM_BASE_URL, _MODEL, "
-        "_API_KEY, _TIMEOUT, _MAX_TOKENS)"
-    )
-    if side_by_side:
-        group.add_argument("--llm", action="store_true", help="also score the LLM answerer, beside the extractive one")
-    else:
-        group.add_argument("--no-llm", action="store_true", help="extractive answers even when an LLM is configured")
-    group.add_argument(
-        "--llm-base-url", metavar="URL", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"
-    )
-    group.add_argument("--llm-model", metavar="NAME", help="model name (default: the server's first model)")
+def _command(sub: Any, name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    """A subcommand that ``run`` carries out, with the flags of the settings it takes."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help)
+    parser.set_defaults(run=run)
+    _setting_flags(parser, name)
+    return parser
+
+
+def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flags of the settings that ``command`` takes ("": those given before any command),
+    as declared in app/settings.py; a flag not given is None, so that it does not override."""
+    knobs = [k for k in KNOBS if k.flag and ((command in k.on) if command else not k.on)]
+    if not knobs:
+        return
+    group = parser.add_argument_group("settings (each also an environment variable or a --config entry)")
+    for knob in knobs:
+        default = f"; default: {knob.default}" if knob.default not in ("", None) else ""
+        group.add_argument(
+            knob.flag,
+            dest=knob.name,
+            metavar=knob.flag.rsplit("-", 1)[-1].upper(),
+            help=f"{knob.help} (${knob.env}{default})".replace("%", "%%"),
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script: the one place where settings are read."""
     prepare_runtime()
     try:
         args = _parser().parse_args(argv)
@@ -105,11 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if not args.verbose:
             _quiet_libraries()
-        args.settings = settings = Settings.load(_flags(args), config=args.config)
+        flags = {k.name: getattr(args, k.name, None) for k in KNOBS if k.flag}
+        args.settings = settings = Settings.load(flags, config=args.config)
         args.documents, args.index = settings.documents, settings.index
         for name, value, source in settings.describe():
             log.info("setting %s = %s (%s)", name, value, source)
-        return _run(args)
+        return int(args.run(args))
     except (InputError, IndexNotReady) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -123,13 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _flags(args: argparse.Namespace) -> dict[str, object]:
-    """The settings given on the command line (those not given are None)."""
-    names = {"documents": "documents", "index": "index", "host": "host", "port": "port"}
-    names |= {"llm_base_url": "llm_base_url", "llm_model": "llm_model"}
-    return {setting: getattr(args, attr, None) for setting, attr in names.items()}
-
-
 def _quiet_libraries() -> None:
     quiet_libraries()
     import warnings
@@ -138,20 +145,10 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "ingest":
-        return _ingest(args)
-    if args.command == "ask":
-        return _ask(args)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "eval":
-        return _eval(args)
-    if args.command == "train":
-        from app.training.cli import run_cli
+def _train(args: argparse.Namespace) -> int:
+    from app.training.cli import run_cli
 
-        return run_cli(args)
-    raise InputError(f"unknown command {args.command!r}")
+    return run_cli(args)
 
 
 def _ingest(args: argparse.Namespace) -> int:

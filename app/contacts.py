@@ -23,13 +23,10 @@ from typing import Any
 from app.catalog import Catalog
 from app.errors import InputError
 from app.records import Clause, Filters
-from app.text import EMAIL
+from app.text.patterns import EMAIL, PHONE, SENTENCE_INSIDE, URL
 
-URL = re.compile(r"https?://[^\s)<>\"'，。；]+[^\s)<>\"'，。；.,;:]")
-PHONE = re.compile(r"(?:\+|\()?\d[\d ()./-]{6,}\d|\+?\d{1,3}[ -]\d{3}[ -][A-Z]{4,}(?: \([^)]*\))?")
 _SHORT_NUMBER = re.compile(r"[\d ]{1,8}")
 _LABEL = re.compile(r"^[^:：\n]{1,30}[:：]\s*")
-_SENTENCE_INSIDE = re.compile(r"[.!?]\s+[A-Z]|[。！？]\S")
 _ANNOUNCED = re.compile(r"[:：][ \t]*\n", re.MULTILINE)
 _CAPITALS_END = re.compile(r"(?<!\S)[A-Z0-9][^\s,]*(?:\s+[A-Z0-9][^\s,]*)*\s*$")
 _CAPITALS_START = re.compile(r"\s*[A-Z0-9][^\s,]*(?:\s+[A-Z0-9][^\s,]*)*")
@@ -126,7 +123,7 @@ def _bare(line: str) -> str:
     body = _LABEL.sub("", line.strip(), count=1).rstrip(". ")
     if not body or len(body) > 160 or line.rstrip().endswith((":", "：")) or channels(body):
         return ""
-    prose = _SENTENCE_INSIDE.search(body) or channel_rules().pointer["touch"].search(body)
+    prose = SENTENCE_INSIDE.search(body) or channel_rules().pointer["touch"].search(body)
     return "" if prose else body
 
 

@@ -22,11 +22,7 @@ from app.errors import InputError
 from app.selection import Logistic, logistic_from_json
 
 if TYPE_CHECKING:
-    from app.answer import Evidence
-    from app.query import QueryPlan
-    from app.records import Filters
-    from app.retrieve import Retrieval
-    from app.snapshot import IndexSnapshot
+    from app.stages import Chosen, Lookup
 
 DECISION_FILE = "decision.json"
 SURE = 0.6  # the intent probability at which a refusal says "small talk" or "not a privacy question"
@@ -120,12 +116,7 @@ class DecisionModel:
 class Judgement:
     """A question retrieved, its sentences chosen and the decision taken (before the reply)."""
 
-    text: str
-    snapshot: IndexSnapshot
-    filters: Filters
-    query: QueryPlan
-    retrieval: Retrieval
-    evidence: list[Evidence]
-    confidence: float  # the selector's P(answerable) (learned) or the rules' score
+    lookup: Lookup
+    chosen: Chosen
     signals: Signals
     reason: str  # why not to answer, or "" to answer

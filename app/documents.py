@@ -15,9 +15,9 @@ import tomllib
 from pathlib import Path
 
 from app.errors import InputError
-from app.normalize import Normalized, normalize
 from app.records import Document, DocumentMeta
 from app.text import YEAR, is_cjk
+from app.text.normalize import Normalized, normalize
 
 log = logging.getLogger(__name__)
 

@@ -36,11 +36,11 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = str(MODELS_DIR / "privacy-minilm")
 
 
-def default_model(spec: str | None = None) -> str:
-    """The embedding model to use: ``spec`` (a folder or ``package:NAME``; default: the
-    ``model`` setting), else the shipped fine-tuned model, else (a checkout without
-    ``models/``) the packaged one."""
-    if spec := (Settings.load().model if spec is None else spec):
+def default_model(spec: str = "") -> str:
+    """The embedding model to use: ``spec`` (a folder or ``package:NAME``: the ``model``
+    setting), else the shipped fine-tuned model, else (a checkout without ``models/``) the
+    packaged one."""
+    if spec:
         return spec
     return DEFAULT_MODEL if (Path(DEFAULT_MODEL) / "config.json").is_file() else PACKAGED_MODEL
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from app.answer import Answer
 from app.errors import InputError
 from app.redact import redact_text
-from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
     comment TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS messages ({_EXCHANGE}, abstained INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages ({_EXCHANGE}, abstained INTEGER NOT NULL, confidence REAL,
+    doc_id TEXT NOT NULL DEFAULT '');
+"""
+# Added after the first release: an older file gets them at its first connection.
+_ADDED_COLUMNS = (("messages", "confidence", "REAL"), ("messages", "doc_id", "TEXT NOT NULL DEFAULT ''"))
+# The insights read by period (app/insights/): a year of traffic must not be scanned for a week.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (created_at);
+CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback (created_at);
 """
 
 COLUMNS = ("id", "created_at", "view", "question", "answer", "clause_ids", "rating", "comment")
@@ -89,8 +96,8 @@ class FeedbackStore:
     default, here; PostgreSQL for replicas sharing state (app/pgstate.py) overrides the
     two methods that speak SQL (`_insert`, `_select`)."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path is not None else Settings.load().feedback_db
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
         self._lock = threading.Lock()
         self._ready = False
 
@@ -114,8 +121,16 @@ class FeedbackStore:
         if not self._ready:
             with self._lock:
                 conn.executescript(_SCHEMA)
+                for table, column, kind in _ADDED_COLUMNS:
+                    if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                conn.executescript(_INDEXES)
                 self._ready = True
         return conn
+
+    def ensure_schema(self) -> None:
+        """Create (or bring up to date) the tables now, before another reader queries them."""
+        self._connect().close()
 
     def add(
         self,
@@ -143,12 +158,15 @@ class FeedbackStore:
                            rating, str(row["comment"]))  # fmt: skip
 
     def log_message(
-        self, *, view: str, question: str, answer: str, clause_ids: Sequence[str], abstained: bool
+        self, *, view: str, question: str, answer: str, clause_ids: Sequence[str], abstained: bool,
+        confidence: float | None = None, doc_id: str = "",
     ) -> None:
-        """Keep a question and its answer for review; the question is length-checked and redacted first."""
+        """Keep a question and its answer for review; the question is length-checked and redacted first.
+        `confidence` and `doc_id` (the policy it drew on) let the insights find weak answers by policy."""
         row: dict[str, object] = {
             "created_at": _now(), "view": view, "question": stored("question", question, MAX_QUESTION_CHARS),
             "answer": answer, "clause_ids": json.dumps(list(clause_ids)), "abstained": bool(abstained),
+            "confidence": confidence, "doc_id": doc_id,
         }  # fmt: skip
         self._insert("messages", row)
 
@@ -160,6 +178,9 @@ class FeedbackStore:
             answer=answer.answer,
             clause_ids=[c.clause_id for c in answer.citations],
             abstained=answer.abstained,
+            confidence=answer.confidence,
+            # The policy it drew on: the cited one, else the best match (the chosen policy, when one was).
+            doc_id=next(iter([c.doc_id for c in answer.citations] + [r.doc_id for r in answer.retrieved]), ""),
         )
 
     def rows(self) -> list[FeedbackRow]:

@@ -126,7 +126,7 @@ def _new_object(topic: str, thing: str) -> str | None:
 
 def _new_object_zh(topic: str, thing: str) -> str | None:
     """The Chinese case of ``_new_object``: the word after the first "我的" is replaced."""
-    from app.lexical import chinese_words
+    from app.text.lexical import chinese_words
 
     words = chinese_words(topic)
     for k in range(len(words) - 2):

@@ -18,8 +18,8 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
+from app.answer import Lead
 from app.errors import InputError
 from app.text import is_cjk
 
@@ -38,7 +38,7 @@ _RIGHT_TRIM = " \t,;:([“\"'—-，；：、（"
 
 
 @dataclass(frozen=True)
-class Lead:
+class Span:
     text: str
     start: int  # character offsets in the sentence
     end: int
@@ -65,7 +65,7 @@ class Reader:
         self.threshold = threshold
         self._lock = threading.Lock()
 
-    def span(self, question: str, sentence: str) -> Lead | None:
+    def span(self, question: str, sentence: str) -> Span | None:
         """The most probable answer span of ``sentence`` (None when there is no proper part of
         it: a span of one word, or nearly the whole sentence)."""
         import torch
@@ -91,7 +91,7 @@ class Reader:
         score, a, b = best
         return _tidy(sentence, offsets[a][0], offsets[b][1], math.exp(score))
 
-    def find(self, question: str, sentence: str, threshold: float | None = None) -> Lead | None:
+    def find(self, question: str, sentence: str, threshold: float | None = None) -> Span | None:
         """The lead, when the reader is confident enough to show it (at ``threshold``, by
         default the one chosen when it was trained)."""
         lead = self.span(question, sentence)
@@ -99,7 +99,7 @@ class Reader:
         return lead if lead is not None and lead.probability >= wanted else None
 
 
-def _tidy(sentence: str, start: int, end: int, probability: float) -> Lead | None:
+def _tidy(sentence: str, start: int, end: int, probability: float) -> Span | None:
     """Widen to whole words and over a negation just before; trim punctuation at the edges;
     refuse what is not a proper, several-word part of the sentence."""
     while start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum():
@@ -119,7 +119,7 @@ def _tidy(sentence: str, start: int, end: int, probability: float) -> Lead | Non
     text = sentence[start:end]
     if (len(text) < 6 if is_cjk(text) else len(text.split()) < 2) or len(text) > 0.8 * len(sentence.strip()):
         return None
-    return Lead(text, start, end, round(probability, 4))
+    return Span(text, start, end, round(probability, 4))
 
 
 _loading = threading.Lock()  # two first questions at once load the model once
@@ -141,12 +141,6 @@ def _load_reader(folder: Path) -> Reader | None:
         return None
 
 
-def to_json(lead: Lead, n: int, sentence_start: int) -> dict[str, Any]:
-    """The answer's ``lead`` field: its text, its citation and its offsets in the document."""
-    return {
-        "text": lead.text,
-        "n": n,
-        "start": sentence_start + lead.start,
-        "end": sentence_start + lead.end,
-        "probability": lead.probability,
-    }
+def placed(span: Span, n: int, sentence_start: int) -> Lead:
+    """The answer's lead: the span, its citation and its offsets in the document."""
+    return Lead(span.text, n, sentence_start + span.start, sentence_start + span.end, span.probability)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from app.catalog import Catalog
 from app.errors import InputError
-from app.lexical import tokenize
 from app.text import YEAR, language_of
+from app.text.lexical import tokenize
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class QueryRules:
 
     expansion: dict[str, set[str]]  # a token → its glossary equivalents (itself included)
     zh_to_en: dict[str, set[str]]  # a Chinese token → the English words policies use for it
-    cues: dict[str, re.Pattern[str]]  # compare, change, old, shopping, privacy, asks_number, number
+    cues: dict[str, re.Pattern[str]]  # compare, change, old, shopping, privacy, asks_number
     answer_types: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]  # (asks, shape)
     casual: frozenset[str] = frozenset()  # chatty tokens no policy contains (never an unknown name)
 
@@ -58,7 +58,7 @@ class QueryRules:
             )
         except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, re.error) as exc:
             raise InputError(f"{where}: not a query rules file ({type(exc).__name__}: {exc})") from None
-        missing = {"compare", "change", "old", "shopping", "privacy", "asks_number", "number"} - cues.keys()
+        missing = {"compare", "change", "old", "shopping", "privacy", "asks_number"} - cues.keys()
         if missing:
             raise InputError(f"{where}: [cues] lacks {', '.join(sorted(missing))}")
         return cls(expansion, zh_to_en, cues, types, frozenset(tokenize(str(data.get("casual", "")))))

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.redact_numbers import card_spans, iban_spans, load_metadata, long_number_spans, luhn_valid, phone_spans
+from app.text.language import unspaced
+from app.text.patterns import EMAIL_SPELLED, EMAIL_TYPED
 
 __all__ = [
     "CARD", "CARD_REQUEST", "EMAIL", "ID", "PHONE", "PLACEHOLDERS", "Redaction",
@@ -51,16 +53,8 @@ CARD_REQUEST = re.compile(
 _NOT_BEFORE = r"(?<![0-9A-Za-z\]])"
 _NOT_AFTER = r"(?![0-9A-Za-z])"
 
-# E-mail: a plain or quoted local part ("john doe"@…), domain labels in any script separated by
-# "." or the ideographic full stop (the full-width one is "." after NFKC), and a top-level
-# domain of letters of one kind: ASCII ("com", "xn--p1ai") or not ("рф", "中国", "みんな").
-_LOCAL = r"(?:[\"“][^\"“”@ ][^\"“”@]{0,63}[\"”]|(?<![\w.%+'-])[\w.%+'-]++)"
-_TLD = r"(?:xn--[A-Za-z0-9-]++|[A-Za-z]{2,}+|[^\W\d_\x00-\x7f]{2,}+)"
-_EMAIL = re.compile(_LOCAL + r"@(?:[\w-]++[.。])+" + _TLD)
-# "bob[at]example.com", "bob (at) example (dot) com"
-_EMAIL_SPELLED = re.compile(
-    r"(?i)(?<![\w.%+-])[\w.%+-]++ *+[\[(] *+at *+[\])] *+[\w-]++(?: *+(?:\.|[\[(] *+dot *+[\])]) *+[A-Za-z0-9-]++)++"
-)
+# E-mail patterns are app/text/patterns.py's EMAIL_TYPED and EMAIL_SPELLED; this cue tells
+# whether the spelled-out one is worth running.
 _SPELLED_AT = re.compile(r"(?i)[\[(] *+at *+[\])]")
 # A Latin top-level domain glued to the Chinese or Japanese sentence that follows it.
 _GLUED_TLD = re.compile(r"[.。]([A-Za-z]{2,})(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])")
@@ -107,25 +101,19 @@ def _email_spans(text: str) -> list[_Span]:
     ones; a Chinese sentence glued before a Latin address ("邮箱是wang@qq.com") stays, and so does
     one glued after it ("wang@qq.com谢谢")."""
     spans = []
-    for m in _EMAIL.finditer(text):
+    for m in EMAIL_TYPED.finditer(text):
         start, end = m.start(), m.end()
         at = text.index("@", start)
         local = text[start:at]
-        if _cjk(local[:1]) and not all(_cjk(c) for c in local):
-            start += next(k for k, c in enumerate(local) if not _cjk(c))
+        if unspaced(local[:1]) and not all(unspaced(c) for c in local):
+            start += next(k for k, c in enumerate(local) if not unspaced(c))
         glued = _GLUED_TLD.search(text, at, end)
         if glued:
             end = glued.end(1)
         spans.append((start, end))
     if _SPELLED_AT.search(text):
-        spans.extend((m.start(), m.end()) for m in _EMAIL_SPELLED.finditer(text))
+        spans.extend((m.start(), m.end()) for m in EMAIL_SPELLED.finditer(text))
     return spans
-
-
-def _cjk(ch: str) -> bool:
-    """Chinese, Japanese or Korean: scripts written without spaces between words."""
-    return bool(ch) and ("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
-                         or "\uf900" <= ch <= "\ufaff")  # fmt: skip
 
 
 def _pattern(pattern: re.Pattern[str]) -> _Finder:

@@ -5,7 +5,8 @@ one regular-expression pass finds runs of digit groups, and each run is walked o
 to right. A card is checked with Luhn sums kept as prefix sums, so a candidate costs O(1) and
 a start never looks beyond 19 digits; an IBAN's mod-97 check is carried along the run the
 same way; a phone's length is checked against the possible lengths that `phonenumbers` holds
-for its country code. Nothing here tries pairs of groups or joins digits per candidate.
+for its country code. Nothing here tries pairs of groups or joins digits per candidate. The
+phone pattern itself is ``PHONE_TYPED`` (app/text/patterns.py), beside the other phone pattern.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import string
 from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from itertools import accumulate, islice
+
+from app.text.patterns import PHONE_TYPED
 
 _Span = tuple[int, int]
 
@@ -47,24 +50,7 @@ _IBAN = re.compile(r"(?i)(?<![A-Z0-9])[A-Z]{2}[0-9]{2}(?:[ .-]{0,3}+[A-Z0-9]){11
 _IBAN_CHAR = re.compile(r"[A-Za-z0-9]")
 _IBAN_SEPARATORS = re.compile(r"[ .-]+")
 _IBAN_DIGITS = {ord(c): str(10 + i) for i, c in enumerate(string.ascii_uppercase)}
-# A phone number with at least seven digits: "+" and a country code, then groups of any size
-# ("+33 1 42 68 53 00", "+44 (0) 20 …"); or a national number: one run of digits, or groups
-# of which all but the first have two digits or more ("8 (495) 123-45-67", "212/555/0187"),
-# with one separator between groups or several spaces.
-_SEVEN_DIGITS = r"(?=(?:[ ()\-./~,]{0,8}+[0-9]){7})"
-_ANY_GROUP = r"(?:\([0-9]{1,5}\) ?)?[0-9]++"
-_LONG_GROUP = r"(?:\([0-9]{1,5}\) ?)?[0-9]{2,}+"
-_PHONE_SEP = r"(?: {1,4}+| ?[-./~] ?|,|(?=\())"  # or none before a bracket: "+44(0)20"
-_INTERNATIONAL = r"\+ ?" + _SEVEN_DIGITS + _ANY_GROUP + r"(?:" + _PHONE_SEP + _ANY_GROUP + r")*+"
-_NATIONAL = (
-    _SEVEN_DIGITS + r"(?:[0-9]{7,}+|\([0-9]{1,5}\) ?[0-9]{2,}+(?:" + _PHONE_SEP + _LONG_GROUP + r")*+"
-    r"|[0-9]{1,5}+(?:" + _PHONE_SEP + _LONG_GROUP + r")++)"
-)
-# No start right after a digit and a separator: that is the tail of a longer dotted or hyphenated
-# number whose head is no phone ("10.0.19045.3803", "ISBN 978-3-16-148410-0"). A placeholder's
-# "]" counts as the digit it replaced, so that a second pass finds nothing new.
-_PHONE = re.compile(r"(?<![0-9A-Za-z+\]])(?<![0-9\]][-.,/~])(?:" + _INTERNATIONAL + "|" + _NATIONAL + ")")
-_PHONE_TOKEN = re.compile(r"\([0-9]{1,5}\)|[0-9]+")
+_GROUP_TOKEN = re.compile(r"\([0-9]{1,5}\)|[0-9]+")
 _SLASH_TILDE_COMMA = re.compile(r"[/~,]")
 _GLUED = re.compile(r"[0-9A-Za-z]")
 # What looks like a phone number and is not: a date (passed over where a number starts with
@@ -76,7 +62,7 @@ _DATE = re.compile(
     r"|(?:0?[1-9]|[12][0-9]|3[01])[-./](?:0?[1-9]|[12][0-9]|3[01])[-./](?:[0-9]{4}|[0-9]{2}))(?![0-9])"
 )
 _YEARS = re.compile(r"(?:19|20)[0-9]{2}(?:[^0-9]+(?:19|20)[0-9]{2})+")
-_NOT_PHONE = re.compile(
+_NOT_DIALLABLE = re.compile(
     r"[0-9]+\.[0-9]+|[0-9]{1,3}([,.'])[0-9]{3}(?:\1[0-9]{3})*|[0-9]{1,2}(?: [0-9]{3})+"
     r"|(?:19|20)[0-9]{2}(?:[^0-9]+(?:19|20)[0-9]{2})+|(?:19|20)[0-9]{2}[-/.~,][0-9]{1,4}"
 )
@@ -262,7 +248,7 @@ def _international_end(sizes: list[int], tokens: list[str]) -> int | None:
 def _plausible_national(value: str, tokens: list[str]) -> bool:
     """A national number is no decimal, amount, list of years or numbered law; two groups joined
     by "/", "~" or "," ("2016/679") are one only when the number starts with a trunk "0"."""
-    if _NOT_PHONE.fullmatch(value):
+    if _NOT_DIALLABLE.fullmatch(value):
         return False
     return not (len(tokens) == 2 and _SLASH_TILDE_COMMA.search(value) and not value.startswith(("0", "(0")))
 
@@ -283,8 +269,8 @@ def phone_spans(text: str) -> list[_Span]:
     """Phone numbers, international ("+44 (0) 20 7946 0958", "+86 138/0013/8000") or national
     ("01 42 68 53 00", "030/12345678", "212,555,0187"), 7–15 digits."""
     spans = []
-    for m in _PHONE.finditer(text):
-        found = list(_PHONE_TOKEN.finditer(text, m.start(), m.end()))
+    for m in PHONE_TYPED.finditer(text):
+        found = list(_GROUP_TOKEN.finditer(text, m.start(), m.end()))
         if _GLUED.match(text, m.end()):
             found.pop()  # the last group runs on into a word ("0187ext"): the groups before it may be a phone
         if not found:

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
+from app.answer import Reference
 from app.contacts import (
-    PHONE,
-    URL,
     channel_rules,
     channels,
     contact_channels,
@@ -29,12 +27,10 @@ from app.contacts import (
     request_channels,
 )
 from app.records import Clause, DocumentMeta
-from app.text import EMAIL
+from app.text.patterns import EMAIL, URL
 
 __all__ = [
     "LABELS",
-    "PHONE",
-    "URL",
     "Reference",
     "channels",
     "complete_span",
@@ -47,15 +43,6 @@ __all__ = [
 
 _NEIGHBOURS = 3  # how many clauses of the same section a pointer may reach past its own
 _NOT_TITLE = re.compile(r"[\s\-‐–_]+")
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A cited sentence's pointer and what it points to."""
-
-    n: int  # the citation
-    kind: str  # "contact" (channels), "link" (a lost link's page) or "page" (no channel found)
-    target: str  # the channels or the address, verbatim from the policy or the catalogue
 
 
 def complete_span(clause: Clause, start: int, end: int) -> int:

@@ -27,16 +27,16 @@ class Reply:
 
 def write_reply(judged: Judgement, lang: str, clarifier: Clarifier) -> Reply:
     """The reply to a judged question, in ``lang``."""
-    snapshot, query, reason = judged.snapshot, judged.query, judged.reason
-    hits = judged.retrieval.hits
+    lookup, reason = judged.lookup, judged.reason
+    snapshot, query, hits = lookup.snapshot, lookup.query, lookup.retrieval.hits
     top_doc = hits[0].clause.doc_id if hits else None
-    contact = snapshot.contacts.for_question(query.lang, judged.filters, sorted(query.doc_ids or ()), top_doc)
+    contact = snapshot.contacts.for_question(query.lang, lookup.filters, sorted(query.doc_ids or ()), top_doc)
     if reason == "vague question":
         text, choices = clarifier.ask_back(lang)
         return Reply(text, contact=contact, clarify=choices)
     if reason:
         return Reply(abstention_text(lang, contact, reason), contact=contact)
-    evidence = completed(judged.evidence)
+    evidence = completed(judged.chosen.evidence)
     spans = [(i, ev.start, ev.end, ev.clause) for i, ev in enumerate(evidence, 1)]
     contacts = snapshot.contacts
     references = resolve_all(spans, snapshot.catalog, contacts.sections, contacts.documents)
@@ -61,10 +61,10 @@ def completed(evidence: list[Evidence]) -> list[Evidence]:
 def request_line(judged: Judgement, evidence: list[Evidence], given: str, lang: str) -> list[str]:
     """For "how do I delete / get a copy / opt out…": where the answering policy says to write,
     unless the reply already gives it (``given``: its quotes and resolved references)."""
-    right = exercise_request(judged.text)
+    right = exercise_request(judged.lookup.text)
     if right is None or not evidence:
         return []
     lead = evidence[0].clause
-    found = judged.snapshot.contacts.channels_for(lead.doc_id, lead.lang, right)
+    found = judged.lookup.snapshot.contacts.channels_for(lead.doc_id, lead.lang, right)
     missing = [c for c in found if c not in given]
     return [channel_line(missing, lang)] if missing else []

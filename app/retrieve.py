@@ -18,9 +18,9 @@ import numpy as np
 
 from app.catalog import Catalog
 from app.index import ClauseIndex
-from app.lexical import LexicalIndex
 from app.query import QueryPlan, in_english
 from app.records import Clause, Filters
+from app.text.lexical import LexicalIndex
 from app.timing import Stages
 
 

@@ -17,10 +17,10 @@ from app.contacts import ContactDirectory
 from app.errors import IndexNotReady
 from app.index import ClauseIndex, index_version
 from app.index.store import build_id, build_signature, builds_newest_first, current_build, load_build, verify_build
-from app.lexical import tokenize
 from app.records import Clause
 from app.retrieve import HybridRetriever
 from app.spelling import SpellCorrector
+from app.text.lexical import tokenize
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from app.normalize import Block, BlockKind, Normalized
 from app.records import Clause, Span
-from app.text import is_cjk
+from app.text.language import is_cjk
+from app.text.normalize import Block, BlockKind, Normalized
+from app.text.patterns import SENTENCE_END, ZH_SENTENCE_END
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
     "e.g i.e inc ltd co corp no nos mr mrs ms dr st vs etc u.s u.s.a s.a s. a a sa jr sr fig art sec".split()
 )
-_EN_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
-_ZH_END = re.compile(r"[。！？!?][”’」』)]*")
 _SLUG = re.compile(r"[^\w]+", re.UNICODE)
 
 
@@ -43,7 +42,7 @@ class SplitterConfig:
 
 def split_sentences(text: str, offset: int = 0) -> list[Span]:
     """Sentence spans of one line of text, as offsets shifted by ``offset``."""
-    ends = [m.end() for m in _ZH_END.finditer(text)] if is_cjk(text) else _english_ends(text)
+    ends = [m.end() for m in ZH_SENTENCE_END.finditer(text)] if is_cjk(text) else _english_ends(text)
     spans: list[Span] = []
     start = 0
     for end in [*ends, len(text)]:
@@ -58,7 +57,7 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
 
 def _english_ends(text: str) -> list[int]:
     ends = []
-    for m in _EN_END.finditer(text):
+    for m in SENTENCE_END.finditer(text):
         word = text[: m.start()].rsplit(None, 1)[-1] if text[: m.start()].strip() else ""
         if text[m.start()] == "." and (word.lower().strip("(\"'") in _ABBREVIATIONS or len(word) == 1):
             continue

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.normalize import BlockKind, normalize  # noqa: E402
 from app.text import is_cjk  # noqa: E402
+from app.text.normalize import BlockKind, normalize  # noqa: E402
 
 POLICYQA = ROOT.parent / "shared" / "benchmarks" / "policyqa-dev" / "documents"
 BRANDS = [

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from app.web import _LOGIN, LoginGuard
+from app.web import LoginGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,10 +131,6 @@ class Clock:
 
 def login_attempt(guard: LoginGuard, client: str, user: str, password: str) -> tuple[bool, float]:
     """One sign-in through ``guard`` as the server makes it from ``client``: (accepted, seconds locked)."""
-    login: dict[str, object] = {"client": client}
-    token = _LOGIN.set(login)
-    try:
-        return guard(user, password), float(login.get("locked_for", 0.0))  # type: ignore[arg-type]
-    finally:
-        _LOGIN.reset(token)
+    result = guard.check(client, user, password)
+    return result.ok, result.locked_for
 

@@ -11,13 +11,16 @@ import pytest
 from app.abstain import AbstentionPolicy, unknown_entity
 from app.answer import Evidence
 from app.assistant import Assistant, AssistantConfig
-from app.choose import ChooserConfig, SentenceChooser, substantive
+from app.choose import Chooser, LearnedChooser, substantive
 from app.errors import InputError
+from app.evaluation.choosers import CosineChooser, RulesChooser
 from app.index import build_index, load_index
 from app.query import plan
 from app.records import Clause, Filters, Span
+from app.selection import ANSWER_FEATURES, SENTENCE_FEATURES, Logistic, Selector
 from app.settings import KNOBS, Settings, settings_table
 from app.snapshot import IndexSnapshot
+from app.stages import Chosen, Lookup
 
 NOVA = """Nova Privacy Notice
 Last updated: May 2024
@@ -125,26 +128,35 @@ def _evidence(*scored: tuple[str, float]) -> list[Evidence]:
     return out
 
 
+def _flat(features: tuple[str, ...]) -> Logistic:
+    n = len(features)
+    return Logistic(features, (0.0,) * n, 0.0, (0.0,) * n, (1.0,) * n)
+
+
+_SELECTOR = Selector({"*": _flat(SENTENCE_FEATURES)}, {"*": _flat(ANSWER_FEATURES)}, support=0.7)
 LONG_A = "We keep your order history for five years."
 LONG_B = "Marketing preferences are kept until you change them."
 LONG_C = "Newsletter subscriptions end when you unsubscribe."
 
 
 @pytest.mark.parametrize(
-    ("mode", "scored", "expected"),
+    ("chooser", "scored", "expected"),
     [
-        ("rules", [(LONG_A, 0.9), (LONG_B, 0.8), (LONG_C, 0.75)], [LONG_A, LONG_B]),  # at most two
-        ("rules", [(LONG_A, 0.9), (LONG_B, 0.7)], [LONG_A]),  # 0.7 < 0.8 × 0.9: not close enough
-        ("rules", [(LONG_A, 0.9), (LONG_A, 0.9), (LONG_B, 0.85)], [LONG_A, LONG_B]),  # a repeat is skipped
-        ("rules", [("Yes.", 0.95), (LONG_A, 0.9)], [LONG_A]),  # too short to say anything
-        ("rules", [("Yes.", 0.95)], ["Yes."]),  # unless it is all there is
-        ("rules", [("Call 020 7946", 0.95)], ["Call 020 7946"]),  # a contact line is substantive
-        ("cosine", [(LONG_A, 0.9), (LONG_B, 0.89)], [LONG_A]),  # the plain baseline cites one
-        ("rules", [], []),
+        (RulesChooser(), [(LONG_A, 0.9), (LONG_B, 0.8), (LONG_C, 0.75)], [LONG_A, LONG_B]),  # at most two
+        (RulesChooser(), [(LONG_A, 0.9), (LONG_B, 0.7)], [LONG_A]),  # 0.7 < 0.8 × 0.9: not close enough
+        (RulesChooser(), [(LONG_A, 0.9), (LONG_A, 0.9), (LONG_B, 0.85)], [LONG_A, LONG_B]),  # a repeat is skipped
+        (RulesChooser(), [("Yes.", 0.95), (LONG_A, 0.9)], [LONG_A]),  # too short to say anything
+        (RulesChooser(), [("Yes.", 0.95)], ["Yes."]),  # unless it is all there is
+        (RulesChooser(), [("Call 020 7946", 0.95)], ["Call 020 7946"]),  # a contact line is substantive
+        (CosineChooser(), [(LONG_A, 0.9), (LONG_B, 0.89)], [LONG_A]),  # the plain baseline cites one
+        (RulesChooser(), [], []),
+        # The learned chooser: its own fitted share (here 0.7), probabilities, no length rule.
+        (LearnedChooser(_SELECTOR), [(LONG_A, 0.9), (LONG_B, 0.65)], [LONG_A, LONG_B]),
+        (LearnedChooser(_SELECTOR), [("Yes.", 0.9), (LONG_B, 0.6)], ["Yes."]),
+        (LearnedChooser(_SELECTOR, max_citations=1), [(LONG_A, 0.9), (LONG_B, 0.89)], [LONG_A]),
     ],
 )
-def test_select(mode: str, scored: list[tuple[str, float]], expected: list[str]) -> None:
-    chooser = SentenceChooser(ChooserConfig(mode=mode), selector=None)
+def test_select(chooser: Chooser, scored: list[tuple[str, float]], expected: list[str]) -> None:
     assert [e.text for e in chooser.select(_evidence(*scored), "en")] == expected
 
 
@@ -175,16 +187,27 @@ def test_substantive(sentence: str, lang: str, expected: bool) -> None:
     ],
 )
 def test_abstention(snapshot: IndexSnapshot, question: str, evidence, confidence: float, expected: str) -> None:
-    policy = AbstentionPolicy(0.5)
-    query = plan(question, snapshot.catalog, explicit_doc=False)
-    assert policy.reason(question, snapshot, query, _evidence(*evidence), confidence) == expected
+    policy = AbstentionPolicy(lambda lang: 0.5)
+    found = _lookup(snapshot, question)
+    assert policy.reason(found, Chosen(_evidence(*evidence), [], confidence)) == expected
 
 
 def test_the_plain_baseline_declines_only_without_evidence(snapshot: IndexSnapshot) -> None:
-    query = plan("What are the opening hours of the boutique?", snapshot.catalog, explicit_doc=False)
-    policy = AbstentionPolicy(0.5, never_weak=True)
-    assert policy.reason(query.text, snapshot, query, _evidence((LONG_A, 0.1)), 0.1) == ""
-    assert policy.reason(query.text, snapshot, query, [], 0.0) == "no evidence"
+    found = _lookup(snapshot, "What are the opening hours of the boutique?")
+    policy = AbstentionPolicy(CosineChooser().weak_below)
+    assert policy.reason(found, Chosen(_evidence((LONG_A, 0.1)), [], 0.1)) == ""
+    assert policy.reason(found, Chosen([], [], 0.0)) == "no evidence"
+
+
+def _lookup(snapshot: IndexSnapshot, question: str) -> Lookup:
+    """The question looked up in the two-policy corpus, with the fake embedder."""
+    from app.retrieve import Request
+    from tests.conftest import FakeEmbedder
+
+    query = plan(question, snapshot.catalog, explicit_doc=False)
+    request = Request(query.text, query, Filters(), 10, lambda lang: (1.0, 1.0, 1.0))
+    found = snapshot.retriever.retrieve(request, FakeEmbedder().embed_query)
+    return Lookup(question, snapshot, Filters(), query, found)
 
 
 @pytest.mark.parametrize(
@@ -267,7 +290,7 @@ def test_every_knob_is_a_field_and_in_the_settings_doc() -> None:
 def test_an_assistant_on_the_fake_embedder_answers_from_its_scope(snapshot: IndexSnapshot, tmp_path: Path) -> None:
     from tests.conftest import FakeEmbedder
 
-    assistant = Assistant(FakeEmbedder(), Path(snapshot.index.path).parent.parent, AssistantConfig(selector="rules"))
+    assistant = Assistant(FakeEmbedder(), Path(snapshot.index.path).parent.parent, chooser=RulesChooser())
     answer = assistant.ask("How long do you keep my order history?")
     assert not answer.abstained and "five years" in answer.answer
     assert {c.doc_id for c in answer.citations} == {"nova-2024"}

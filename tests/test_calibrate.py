@@ -41,7 +41,7 @@ def _result(n: int, row: Row) -> calibrate.ItemResult:
         retrieved=(),
         latency_ms=1.0,
         lang=lang,
-        extras={} if confidence is None else {"confidence": confidence},
+        confidence=confidence,
     )
     # calibration reads only the item, the answer and the citation hit; the other verdicts are filler
     values: dict[str, Any] = {f.name: 0.0 for f in fields(calibrate.ItemResult)}

@@ -18,8 +18,8 @@ import pytest
 
 from app.evaluation.dataset import EvalItem, load_eval_set
 from app.evaluation.metrics import norm
-from app.normalize import normalize
 from app.splitter import split_document
+from app.text.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ROOT / "documents"

@@ -101,7 +101,7 @@ def test_logging_never_sees_the_raw_text(store: FeedbackStore, caplog: pytest.Lo
 def test_path_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("PRIVACY_ASSISTANT_CONFIG", raising=False)
     monkeypatch.setenv("PRIVACY_ASSISTANT_FEEDBACK_DB", str(tmp_path / "x.sqlite3"))
-    assert FeedbackStore().path == tmp_path / "x.sqlite3"
+    assert FeedbackStore(Settings.load().feedback_db).path == tmp_path / "x.sqlite3"  # the CLI passes it in
     monkeypatch.delenv("PRIVACY_ASSISTANT_FEEDBACK_DB")
     assert Settings.load().feedback_db == Path("feedback.sqlite3")
 

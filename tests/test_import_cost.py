@@ -96,7 +96,7 @@ def test_the_probe_sees_what_it_looks_for() -> None:
     """The first Chinese question starts jieba, and an embedder is a model object: the probe must
     see both, or the test above would pass for want of looking."""
     cost = probe(
-        "import app.lexical, app.embedding; app.lexical.tokenize('隐私政策'); "
+        "import app.text.lexical, app.embedding; app.text.lexical.tokenize('隐私政策'); "
         "embedder = app.embedding.SentenceTransformerEmbedder('unused')"
     )
     assert "jieba" in cost.modules

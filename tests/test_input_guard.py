@@ -22,10 +22,11 @@ from app.errors import InputError
 from app.feedback import MAX_COMMENT_CHARS, FeedbackStore, inert
 from app.records import DocumentMeta
 from app.redact import Redaction, redact
+from app.stages import Inquiry
 from app.web import Credentials, LoginGuard, RateLimiter
 from app.web.guards import LogLimiter, NameThrottle
 from app.web.service import MAX_DOC_ID_CHARS, CustomerService, bounded, checked_doc_id
-from app.web.session import CSRF_HEADER, CsrfTokens
+from app.web.session import AGENT_COOKIE, CSRF_HEADER, CsrfTokens
 from tests.helpers import Clock, login_attempt, serving
 
 USER, PASSWORD = "agent-g", "g-Secret-77"
@@ -38,7 +39,7 @@ CATALOG = Catalog({
 
 
 class FakeAssistant:
-    """What `CustomerService` asks of an assistant: its limit, its catalogue, `ask`."""
+    """What `CustomerService` asks of an assistant: its limit, its catalogue, `answer`."""
 
     def __init__(self) -> None:
         self.config = SimpleNamespace(max_question_chars=2000)
@@ -47,7 +48,8 @@ class FakeAssistant:
     def snapshot(self) -> Any:
         return SimpleNamespace(catalog=CATALOG)
 
-    def ask(self, question: str, filters: dict[str, object], **_: object) -> Answer:
+    def answer(self, inquiry: Inquiry) -> Answer:
+        question = inquiry.question
         self.asked.append(question)
         return Answer(id="q", question=question, answer="We keep it ten years.", abstained=False, citations=(),
                       retrieved=(), latency_ms=1.0)  # fmt: skip
@@ -232,10 +234,10 @@ def test_a_name_is_kept_as_a_short_keyed_hash(caplog: pytest.LogCaptureFixture) 
 
 def test_the_csrf_token_belongs_to_the_session_cookies() -> None:
     tokens = CsrfTokens(b"k" * 32)
-    mine = {"access-token-abc": "s1", "access-token-unsecure-abc": "s1", "other": "z"}
+    mine = {AGENT_COOKIE: "s1", "other": "z"}
     token = tokens.token_for(mine)
     assert len(token) == 64 and tokens.valid(mine, token)
-    assert not tokens.valid({"access-token-abc": "s2"}, token)  # another session
+    assert not tokens.valid({AGENT_COOKIE: "s2"}, token)  # another session
     assert not tokens.valid({}, "") and tokens.token_for({"other": "z"}) == ""  # no session, no token
     assert not CsrfTokens(b"j" * 32).valid(mine, token)  # another process's key
 

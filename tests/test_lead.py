@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.lead import READER_DIR, Lead, _tidy
+from app.lead import READER_DIR, Span, _tidy
 
 SENTENCE = "We do not sell your personal information to third parties for their own marketing."
 
@@ -15,7 +15,7 @@ SENTENCE = "We do not sell your personal information to third parties for their 
 def test_a_span_is_widened_to_whole_words() -> None:
     text = "We keep your order history for ten years after your last purchase in a boutique."
     lead = _tidy(text, text.index("en years"), text.index("our last") + 1, 0.5)
-    assert lead == Lead("ten years after your", text.index("ten"), text.index(" last"), 0.5)
+    assert lead == Span("ten years after your", text.index("ten"), text.index(" last"), 0.5)
 
 
 def test_a_negation_just_before_the_span_is_kept() -> None:

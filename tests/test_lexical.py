@@ -1,4 +1,4 @@
-"""Tokens and BM25 weights (app.lexical) on hand-checkable inputs: no model, no index on disk.
+"""Tokens and BM25 weights (app.text.lexical) on hand-checkable inputs: no model, no index on disk.
 English stems are Snowball's (Porter2); Chinese words are jieba's search-mode segmentation."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from app.lexical import LexicalIndex, tokenize
 from app.query import synonyms
+from app.text.lexical import LexicalIndex, tokenize
 
 
 @pytest.mark.parametrize(

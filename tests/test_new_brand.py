@@ -12,8 +12,8 @@ import pytest
 from app.assistant import Assistant
 from app.catalog import default_documents
 from app.index import build_index
-from app.web.render import policy_choices
 from app.web import compare_presets
+from app.web.render import policy_choices
 
 pytestmark = pytest.mark.slow
 

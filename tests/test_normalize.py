@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from app.normalize import clean_inline, label_of, normalize
 from app.text import is_cjk
+from app.text.normalize import clean_inline, label_of, normalize
 from tests.conftest import DOCUMENTS, SEED_IDS
 
 _MARKERS = re.compile(r"^[#*•\-\s]+")

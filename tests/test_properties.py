@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import InputError
-from app.normalize import BlockKind, normalize
 from app.splitter import SplitterConfig, split_document, split_sentences
+from app.text.normalize import BlockKind, normalize
 
 WORDS = ["data", "cookies", "We", "keep", "your", "information", "ten", "years", "Cartier", "个人信息", "我们", "保留"]
 

@@ -10,7 +10,6 @@ import pytest
 from app.catalog import Catalog
 from app.contacts import ContactDirectory
 from app.documents import load_documents
-from app.normalize import clean_inline
 from app.records import Clause, DocumentMeta, Span
 from app.references import (
     Reference,
@@ -23,6 +22,7 @@ from app.references import (
     resolve_all,
 )
 from app.splitter import split_document
+from app.text.normalize import clean_inline
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "documents"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.normalize import BlockKind, normalize
 from app.splitter import SplitterConfig, split_document, split_sentences
 from app.text import CJK
+from app.text.normalize import BlockKind, normalize
 from tests.conftest import DOCUMENTS, SEED_IDS
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import Answer, Choice, Citation, Retrieved
-from app.web.letter import Letter, draft_citations, draft_warnings, email_text, render_draft_warnings
+from app.answer import Answer, Choice, Citation, Lead, Retrieved
 from app.records import Clause, DocumentMeta
+from app.settings import Settings
+from app.web import Credentials, LoginGuard, load_config
+from app.web.letter import Letter, draft_citations, draft_warnings, email_text, render_draft_warnings
 from app.web.render import (
     anchor_id,
     clarify_options,
@@ -28,8 +30,6 @@ from app.web.render import (
     render_user_message,
     retrieval_rows,
 )
-from app.settings import Settings
-from app.web import Credentials, LoginGuard, load_config
 
 DOC = (
     "Intro line.\n"
@@ -117,11 +117,11 @@ def test_customer_source_shows_the_sentence_inside_its_clause_with_the_policy_pa
 
 
 def test_customer_reply_shows_the_lead_only_for_an_answer() -> None:
-    lead = {"text": "ten years after the contract", "n": 1, "probability": 0.9}
-    out = render_customer_reply(_answer(extras={"lead": lead}), METAS, "en")
+    lead = Lead("ten years after the contract", 1, 0, 28, 0.9)
+    out = render_customer_reply(_answer(lead=lead), METAS, "en")
     assert "In short: ten years after the contract [1]" in _text(out)
     assert out.index("pa-lead") < out.index("pa-answer")
-    abstained = _answer(extras={"lead": lead}, abstained=True, citations=())
+    abstained = _answer(lead=lead, abstained=True, citations=())
     assert "In short" not in render_customer_reply(abstained, METAS, "en")
 
 
@@ -361,12 +361,13 @@ def test_unreadable_config_is_an_input_error(tmp_path: Path) -> None:
 def test_login_guard_locks_a_user_name_after_repeated_failures() -> None:
     now = [0.0]
     guard = LoginGuard(Credentials("ana", "right"), max_failures=3, window_s=60, clock=lambda: now[0])
-    assert guard("ana", "right")
-    assert not guard("ana", "wrong") and not guard("ana", "wrong") and not guard("ana", "wrong")
-    assert not guard("ana", "right")  # locked, even with the right password
+    here = "10.0.0.1"
+    assert guard.check(here, "ana", "right").ok
+    assert not any(guard.check(here, "ana", "wrong").ok for _ in range(3))
+    assert not guard.check(here, "ana", "right").ok  # locked, even with the right password
     now[0] = 61.0
-    assert guard("ana", "right")
-    assert not guard("bob", "right")
+    assert guard.check(here, "ana", "right").ok
+    assert not guard.check(here, "bob", "right").ok
 
 
 def test_importing_the_web_app_loads_nothing_heavy() -> None:

@@ -43,7 +43,7 @@ def make_baseline(name: str, assistant: Assistant, embedder: SentenceTransformer
     (``embedder``: the assistant's own, which llama-index is given as its embedding model)."""
     import numpy as np
 
-    from app.lexical import tokenize
+    from app.text.lexical import tokenize
 
     state = assistant.snapshot()
     retriever = state.retriever

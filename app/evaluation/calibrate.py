@@ -16,7 +16,7 @@ from app.evaluation.scoring import ItemResult
 def replay_ok(r: ItemResult, threshold: float) -> bool:
     """Would this answer be right with this threshold?"""
     forced = r.answer.abstained  # abstained for another reason (off-topic, unknown term)
-    abstain = forced or float(r.answer.extras.get("confidence", 0.0)) < threshold
+    abstain = forced or (r.answer.confidence or 0.0) < threshold
     if not r.item.answerable:
         return abstain
     return not abstain and r.citation_hit == 1.0
@@ -27,7 +27,7 @@ def best_thresholds(results: Sequence[ItemResult]) -> dict[str, tuple[float, flo
     out: dict[str, tuple[float, float]] = {}
     for lang in sorted({r.item.lang for r in results}):
         group = [r for r in results if r.item.lang == lang]
-        candidates = sorted({round(float(r.answer.extras.get("confidence", 0.0)) + 1e-4, 4) for r in group} | {0.0})
+        candidates = sorted({round((r.answer.confidence or 0.0) + 1e-4, 4) for r in group} | {0.0})
         # Among equally right thresholds take the highest: on a tie, a referral to client
         # relations costs less than an answer on weak evidence.
         scored = [(sum(replay_ok(r, t) for r in group) / len(group), t) for t in candidates]

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from app.catalog import Catalog
 from app.evaluation.dataset import EvalItem
 from app.text import CJK, REGION_WORDS, YEAR, is_cjk
+from app.text.patterns import EMAIL
 
 # A staggered QWERTY: a key touches its row's neighbours, the two keys above it (same column
 # and one right) and the two below it (one left and same column).
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{4,}(?![A-Za-z0-9])")
 # Addresses no perturbation may change (an e-mail or URL ends on a letter, digit or slash).
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)\S*[\w/]", re.IGNORECASE)
+_ADDRESS = re.compile(rf"{EMAIL.pattern}|(?:https?://|www\.)\S*[\w/]", re.IGNORECASE)
 # Spans a slip must never touch: addresses, domain-like tokens, anything with a digit.
 _PROTECTED = re.compile(rf"{_ADDRESS.pattern}|[\w-]+(?:\.[A-Za-z]{{2,}})+\b|[A-Za-z]*\d[\w.,:/-]*", re.IGNORECASE)
 _APOSTROPHES = "'’‘`´"

@@ -89,12 +89,11 @@ def _cause(r: ItemResult) -> str:
 
 def _llm_section(results: list[ItemResult]) -> list[str]:
     """Which generator answered, why reply sentences were dropped, and a few examples."""
-    generators = Counter(str(r.answer.extras.get("generator", "-")) for r in results)
-    dropped = [(r, d) for r in results for d in r.answer.extras.get("dropped", [])]
-    reasons = Counter(_reason_kind(d["reason"]) for _, d in dropped)
-    fallbacks = Counter(
-        _fallback_kind(str(r.answer.extras["fallback_reason"])) for r in results if "fallback_reason" in r.answer.extras
-    )
+    made = [(r, r.answer.generation) for r in results]
+    generators = Counter(g.generator if g is not None else "-" for _, g in made)
+    dropped = [(r, d) for r, g in made if g is not None for d in g.dropped]
+    reasons = Counter(_reason_kind(d.reason) for _, d in dropped)
+    fallbacks = Counter(_fallback_kind(g.fallback_reason) for _, g in made if g is not None and g.fallback_reason)
     lines = [
         f"Answers by generator: {_counts(generators)}.",
         "",
@@ -103,7 +102,7 @@ def _llm_section(results: list[ItemResult]) -> list[str]:
         f"Fallbacks to the extractive answer by reason: {_counts(fallbacks)}.",
         "",
     ]
-    lines += [f"- **{r.item.id}** “{d['sentence'][:140]}” — {d['reason'][:160]}" for r, d in dropped[:15]]
+    lines += [f"- **{r.item.id}** “{d.sentence[:140]}” — {d.reason[:160]}" for r, d in dropped[:15]]
     return lines
 
 

@@ -12,12 +12,12 @@ import json
 import sys
 from pathlib import Path
 
-from app.answer import Answerer
 from app.assistant import Assistant, AssistantConfig
 from app.embedding import SentenceTransformerEmbedder
 from app.errors import InputError
 from app.evaluation.baselines import BASELINES, make_baseline
 from app.evaluation.calibrate import best_thresholds
+from app.evaluation.choosers import RulesChooser
 from app.evaluation.dataset import DEFAULT_SETS, EvalItem, load_eval_set
 from app.evaluation.intent_model import IntentFigures, intent_figures, intent_flat
 from app.evaluation.report import write_report
@@ -26,6 +26,7 @@ from app.evaluation.scoring import ItemResult, Pipeline, answerer_pipeline, flat
 from app.evaluation.variants import VARIANTS, make_variant
 from app.index import build_index
 from app.llm import LLMConfig, answerer_from_config
+from app.stages import Answerer
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -43,9 +44,11 @@ def run_cli(args: argparse.Namespace) -> int:
     summary = build_index(args.documents, args.index, embedder, ann_threshold=args.settings.ann_threshold)
     if not summary.up_to_date:
         print(f"index built: {sum(summary.documents.values())} clauses in {summary.seconds:.1f} s", file=sys.stderr)
+    config = AssistantConfig.from_settings(args.settings)  # its limits and reader, as `ask` has them
     if args.calibrate:
-        return _calibrate(Assistant(embedder, args.index, AssistantConfig(abstain_below={"en": 0.0, "zh": 0.0})), sets)
-    assistant = Assistant(embedder, args.index)
+        rules = RulesChooser(abstain_below=(0.0, 0.0))  # the thresholds it reads are what is calibrated
+        return _calibrate(Assistant(embedder, args.index, config, chooser=rules), sets)
+    assistant = Assistant(embedder, args.index, config)
     assistant.warm_up()
     all_results: dict[str, dict[str, list[ItemResult]]] = {}
     for pname, pipeline in _pipelines(args, assistant, embedder, llm_config).items():
@@ -90,7 +93,7 @@ def _pipelines(
         pipelines["llm"] = answerer_pipeline(llm)
     for name in args.baseline:
         if name in VARIANTS:
-            variant = make_variant(name, args.documents, args.index, embedder)
+            variant = make_variant(name, args.settings, embedder)
             variant.warm_up()
             pipelines[name] = answerer_pipeline(variant)
         else:

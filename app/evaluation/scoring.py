@@ -16,10 +16,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from app.answer import Answer, Answerer
+from app.answer import Answer
 from app.evaluation import metrics as m
 from app.evaluation.dataset import EvalItem
 from app.llm.answerer import dropped_share
+from app.stages import Answerer, Inquiry
 
 Pipeline = Callable[[EvalItem], Answer]
 
@@ -55,7 +56,7 @@ def answerer_pipeline(answerer: Answerer) -> Pipeline:
     """An answerer (the assistant, a variant, the LLM), called as `ask --batch` calls it."""
 
     def answer(item: EvalItem) -> Answer:
-        return answerer.ask(item.question, dict(item.filters), qid=item.id)
+        return answerer.answer(Inquiry(item.question, dict(item.filters), item.id))
 
     return answer
 
@@ -143,10 +144,10 @@ def _abstention(results: Sequence[ItemResult], answerable: int) -> dict[str, flo
 
 def _llm_replies(answers: Sequence[Answer]) -> dict[str, float]:
     """In an LLM answerer's run: how much of the model's replies survived validation."""
-    generated = [a for a in answers if "generator" in a.extras]
+    generated = [a for a in answers if a.generation is not None]
     if not generated:
         return {}
-    answered = sum(1 for a in generated if str(a.extras["generator"]).startswith("llm:"))
+    answered = sum(1 for a in generated if a.generation is not None and a.generation.generator.startswith("llm:"))
     dropped, fallbacks = dropped_share(generated)
     return {"llm_answers": float(answered), "llm_sentences_dropped": dropped, "llm_fallbacks": float(fallbacks)}
 

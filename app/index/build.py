@@ -45,14 +45,13 @@ def build_index(
     embedder: Embedder,
     splitter: SplitterConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
-    ann_threshold: int | None = None,
+    ann_threshold: int = Settings.default_of("ann_threshold"),
 ) -> IngestSummary:
     """Ingest ``documents_dir`` into ``index_dir``, re-embedding only changed text. From
-    ``ann_threshold`` vectors on (default: the ``ann_threshold`` setting, 100,000), a FAISS
+    ``ann_threshold`` vectors on (default: the ``ann_threshold`` setting's, 100,000), a FAISS
     index is IVF rather than flat."""
     started, phases = time.perf_counter(), dict[str, float]()
     stages, splitter = Stages(phases), splitter or SplitterConfig()
-    ann_threshold = ann_threshold or Settings.load().ann_threshold
     loaded = load_documents(documents_dir)  # validates every file before anything is written
     stages.lap("read and normalise")
     with lock(index_dir):

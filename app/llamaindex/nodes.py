@@ -11,9 +11,9 @@ from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
 
 from app.documents import load_documents
-from app.normalize import normalize
 from app.records import Clause, DocumentMeta
 from app.splitter import SplitterConfig, split_document
+from app.text.normalize import normalize
 
 # Metadata an LLM prompt or an embedding gains nothing from (offsets, ids, sentence spans).
 _NOT_FOR_LLM = ["clause_id", "start", "end", "sentences", "lang", "url"]

@@ -65,7 +65,7 @@ class PrivacyRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         wanted = {f.name: getattr(self._filters, f.name) for f in fields(Filters)}
-        _, snapshot, _, _, found = self._assistant.retrieve(query_bundle.query_str, wanted)
-        documents = snapshot.index.documents
-        hits = found.hits[: self._top_k] if self._top_k else found.hits
+        found = self._assistant.lookup(query_bundle.query_str, wanted)
+        documents = found.snapshot.index.documents
+        hits = found.retrieval.hits[: self._top_k] if self._top_k else found.retrieval.hits
         return [NodeWithScore(node=clause_node(h.clause, documents[h.clause.doc_id].meta), score=h.score) for h in hits]

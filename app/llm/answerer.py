@@ -1,26 +1,28 @@
 """LLM answers on top of the extractive assistant, with the extractive answer as the floor.
 
-`LLMAnswerer.ask` has `Assistant.ask`'s signature and returns the same `Answer` record:
+`LLMAnswerer.answer` takes the `Inquiry` `Assistant.answer` takes and returns the same `Answer`:
 the assistant answers first (retrieval, abstention, the extractive answer); an abstention
 is returned as it is. Otherwise the model gets the question and the top retrieved clauses,
 its reply is validated (app.llm.validate), and when too little of it survives, or the
-server fails, the extractive answer is returned instead, saying why. The answer's added
-fields say which generator produced it (`generator`) and what was dropped (`dropped`).
+server fails, the extractive answer is returned instead, saying why. The answer's
+`generation` says which generator produced it and what was dropped.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from app.answer import Answer
+from app.answer import Answer, Generation
 from app.llm.backend import ChatBackend, LLMError
 from app.llm.prompt import build_messages
 from app.llm.validate import Checked, Dropped, validate
 from app.records import Clause
+from app.stages import Inquiry
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
@@ -56,25 +58,30 @@ class LLMAnswerer:
         self.settings = settings or LLMSettings()
 
     def ask(self, question: str, filters: dict[str, object] | None = None, qid: str = "q") -> Answer:
+        """`answer` for a question given as arguments (the command line, the evaluation)."""
+        return self.answer(Inquiry(question, dict(filters or {}), qid))
+
+    def answer(self, inquiry: Inquiry) -> Answer:
         """The validated LLM answer, the extractive one when too little survives, or the abstention."""
         final: Answer | None = None
-        for event in self.stream(question, filters, qid):
+        for event in self.stream(inquiry):
             if isinstance(event, Answer):
                 final = event
         assert final is not None  # stream always ends with an Answer
         return final
 
-    def stream(self, question: str, filters: dict[str, object] | None = None, qid: str = "q") -> Iterator[str | Answer]:
-        """The reply so far (str) as the model writes it, then the final Answer.
-        Input errors (an empty question, an unknown doc_id) raise as `Assistant.ask` does."""
+    def stream(self, inquiry: Inquiry) -> Iterator[str | Answer]:
+        """The reply so far (str) as the model writes it, then the final Answer. The extractive
+        answer comes first, from the same inquiry (its scope, and the sentences it must not
+        cite); input errors (an empty question, an unknown doc_id) raise as `Assistant.answer`'s."""
         started = time.perf_counter()
-        base = self.assistant.ask(question, filters, qid=qid)
+        base = self.assistant.answer(inquiry)
         if base.abstained:
-            yield _with(base, started, generator=EXTRACTIVE)
+            yield _with(base, started, Generation(EXTRACTIVE))
             return
-        sources = self.sources(base)
+        sources = self.sources(base, inquiry.avoid)
         if not sources:
-            yield _with(base, started, generator=FALLBACK, fallback_reason="no clause to give the model", dropped=[])
+            yield _with(base, started, Generation(FALLBACK, fallback_reason="no clause to give the model"))
             return
         pieces: list[str] = []
         try:
@@ -83,53 +90,54 @@ class LLMAnswerer:
                 pieces.append(piece)
                 yield "".join(pieces)
         except LLMError as exc:
-            yield _with(base, started, generator=FALLBACK, fallback_reason=str(exc), dropped=[])
+            yield _with(base, started, Generation(FALLBACK, fallback_reason=str(exc)))
             return
         checked = validate("".join(pieces), sources, self.assistant.embedder.embed_texts, self.settings.support)
         yield self._answer(base, checked, model, started)
 
-    def sources(self, base: Answer) -> list[Clause]:
+    def sources(self, base: Answer, avoid: re.Pattern[str] | None = None) -> list[Clause]:
         """The clauses the model may cite: the top retrieved ones, and any the extractive
-        answer cites beyond them (comparisons draw on several documents)."""
+        answer cites beyond them (comparisons draw on several documents); none holding a
+        sentence the inquiry must not cite (the model would quote it)."""
         index = self.assistant.snapshot().index
         wanted = [r.clause_id for r in base.retrieved[: self.settings.sources]]
         wanted += [c.clause_id for c in base.citations if c.clause_id not in wanted]
         rows = [index.by_id.get(clause_id) for clause_id in wanted]
-        return [index.clauses[row] for row in rows if row is not None]
+        clauses = [index.clauses[row] for row in rows if row is not None]
+        return [c for c in clauses if avoid is None or not avoid.search(c.text)]
 
     def _answer(self, base: Answer, checked: Checked, model: str, started: float) -> Answer:
-        report: dict[str, Any] = {
-            "dropped": [{"sentence": d.sentence, "reason": d.reason} for d in checked.dropped],
-            "reply_sentences": checked.total,
-            **({"removed_markers": list(checked.removed_markers)} if checked.removed_markers else {}),
-        }
+        report = Generation(
+            f"llm:{model}", tuple(checked.dropped), checked.total, tuple(checked.removed_markers)
+        )
         if not checked.sentences or checked.kept_share < self.settings.min_kept_share:
             reason = (
                 "empty reply" if not checked.total
                 else f"{len(checked.sentences)} of {checked.total} reply sentences supported"
             )  # fmt: skip
             log.info("LLM reply not used (%s); extractive answer given", reason)
-            return _with(base, started, generator=FALLBACK, fallback_reason=reason, **report)
+            return _with(base, started, replace(report, generator=FALLBACK, fallback_reason=reason))
         return replace(
             base,
             answer=checked.text,
             citations=checked.citations,
             latency_ms=(time.perf_counter() - started) * 1000,
-            extras={**base.extras, "generator": f"llm:{model}", **report},
+            generation=report,
         )
 
 
-def _with(base: Answer, started: float, **extras: Any) -> Answer:
-    """The extractive answer with added fields, timed from the start of the request."""
-    return replace(base, latency_ms=(time.perf_counter() - started) * 1000, extras={**base.extras, **extras})
+def _with(base: Answer, started: float, generation: Generation) -> Answer:
+    """The extractive answer with the generator's report, timed from the start of the request."""
+    return replace(base, latency_ms=(time.perf_counter() - started) * 1000, generation=generation)
 
 
 def dropped_share(answers: Sequence[Answer]) -> tuple[float, int]:
     """Share of reply sentences dropped, over the answers the model replied to, and the
     number of fallbacks to the extractive answer."""
-    total = sum(int(a.extras.get("reply_sentences", 0)) for a in answers)
-    dropped = sum(len(a.extras.get("dropped", ())) for a in answers if "reply_sentences" in a.extras)
-    fallbacks = sum(1 for a in answers if a.extras.get("generator") == FALLBACK)
+    made = [a.generation for a in answers if a.generation is not None]
+    total = sum(g.reply_sentences or 0 for g in made)
+    dropped = sum(len(g.dropped) for g in made if g.reply_sentences is not None)
+    fallbacks = sum(1 for g in made if g.generator == FALLBACK)
     return (dropped / total if total else 0.0), fallbacks
 
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.answer import Citation, Evidence
+from app.answer import Citation, Dropped, Evidence
 from app.records import Clause
-from app.text import EMAIL
 from app.text import norm as normalise  # the contract's comparison rule
+from app.text.patterns import EMAIL, NUMBER_WORD, SENTENCE_BREAK, WEB_ADDRESS, ZH_COUNT
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -28,19 +28,11 @@ Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row 
 _MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*\d+)*)\s*\]", re.IGNORECASE)
 _MARKER_RUN = re.compile(_MARKER.pattern + r"(?:\s*[-–,]?\s*" + _MARKER.pattern + r")*", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(r"^\s*" + _MARKER_RUN.pattern, re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)]*\s+|(?<=[。！？])")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]\s+|\d+[.)]\s+)")
 _MARKDOWN = re.compile(r"\*\*|__|`")
 _LABEL = re.compile(r"^\s*(?:answer|réponse|回答|答案)\s*[:：]\s*", re.IGNORECASE)
 
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'\])]+", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,:]\d+)*")
-_NUMBER_WORDS = (
-    "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty thirty forty fifty sixty hundred thousand"
-).split()
-_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
-_CJK_NUMBER = re.compile(r"[一二三四五六七八九十百千]+(?=[年个月天日周岁])")
 
 # A sentence addressed to an assistant rather than to a reader ("ignore previous instructions").
 _INSTRUCTION = re.compile(
@@ -49,14 +41,6 @@ _INSTRUCTION = re.compile(
     r"|忽略(?:之前|以上|先前)?的?(?:所有)?指令",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class Dropped:
-    """A reply sentence that was not kept, and why."""
-
-    sentence: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -86,7 +70,7 @@ def split_reply(reply: str) -> list[str]:
         line = _LABEL.sub("", _MARKDOWN.sub("", _LIST_ITEM.sub("", raw_line))).strip()
         if not line:
             continue
-        for piece in _SENTENCE_END.split(line):
+        for piece in SENTENCE_BREAK.split(line):
             piece = piece.strip()
             if not piece:
                 continue
@@ -124,13 +108,13 @@ def key_facts(claim: str) -> list[str]:
     (ages, durations, amounts, dates) written in digits or words."""
     facts: list[str] = []
     rest = claim
-    for pattern in (EMAIL, _URL):
+    for pattern in (EMAIL, WEB_ADDRESS):
         for match in pattern.findall(rest):
             facts.append(match.rstrip(".,;:"))
         rest = pattern.sub(" ", rest)
     facts += _NUMBER.findall(rest)
-    facts += [w.lower() for w in _NUMBER_WORD.findall(rest)]
-    facts += _CJK_NUMBER.findall(rest)
+    facts += [w.lower() for w in NUMBER_WORD.findall(rest)]
+    facts += ZH_COUNT.findall(rest)
     return list(dict.fromkeys(f for f in facts if f))
 
 

@@ -140,7 +140,8 @@ def _intent(args: argparse.Namespace) -> int:
 
 
 def _selector(args: argparse.Namespace) -> int:
-    from app.assistant import Assistant, AssistantConfig
+    from app.assistant import Assistant
+    from app.choose import SELECTOR_FILE
     from app.embedding import SentenceTransformerEmbedder
     from app.evaluation.dataset import load_eval_set
     from app.index import build_index
@@ -155,9 +156,9 @@ def _selector(args: argparse.Namespace) -> int:
         embedder = SentenceTransformerEmbedder(args.features_from)
         index = args.index.with_name(args.index.name + ".models") / embedder.path.name
     build_index(args.documents, index, embedder, ann_threshold=args.settings.ann_threshold)
-    assistant = Assistant(embedder, index, AssistantConfig(selector="rules"))
+    assistant = Assistant(embedder, index)  # only its candidates' features: no chooser is loaded
     selector, figures = fit_selector(assistant, items, fitted_on=", ".join(str(p) for p in datasets))
-    out = args.out or target.path / "selector.json"
+    out = args.out or target.path / SELECTOR_FILE
     selector.save(out)
     if out.resolve().parent == target.path.resolve() and (out.parent / "training.json").is_file():
         from app.training.card import write_card

@@ -34,6 +34,7 @@ from app.assistant import Assistant
 from app.decision import DECISION_FEATURES, DECISION_FILE, DecisionModel
 from app.evaluation.dataset import load_eval_set
 from app.selection import Logistic
+from app.stages import Inquiry
 from app.training.seeds import SEED_QUESTIONS, refuse_eval_sets, seed_files
 
 CLINC = Path("../shared/datasets/clinc150/data_full.json")
@@ -75,7 +76,7 @@ def policyqa_examples(policies: Iterable[str], path: Path = POLICYQA_QUESTIONS) 
 def signal_rows(assistant: Assistant, examples: Sequence[Example]) -> np.ndarray:
     """The decision's input for each example (its signals on that assistant)."""
     return np.array(
-        [assistant.judge(e.question, e.filters).signals.vector() for e in examples], dtype=np.float64
+        [assistant.judge(Inquiry(e.question, dict(e.filters))).signals.vector() for e in examples], dtype=np.float64
     ).reshape(-1, len(DECISION_FEATURES))
 
 

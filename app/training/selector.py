@@ -30,7 +30,8 @@ def fit_selector(
     """The fitted selector and its training figures (lead-sentence hit, abstention accuracy)."""
     rows: list[tuple[EvalItem, str, list[Evidence], np.ndarray, np.ndarray]] = []
     for item in items:
-        lang, cands = assistant.sentence_candidates(item.question, dict(item.filters))
+        found = assistant.lookup(item.question, dict(item.filters))
+        lang, cands = found.query.lang, assistant.candidates(found)
         x = np.array([c.features for c in cands], dtype=np.float64).reshape(-1, len(SENTENCE_FEATURES))
         y = np.array([any(m.cites(m.Unit(c.clause.doc_id, c.text), s) for s in item.sources) for c in cands])
         rows.append((item, lang, cands, x, y.astype(np.float64)))

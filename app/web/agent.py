@@ -8,12 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.answer import Answer
+# Not under TYPE_CHECKING: Gradio finds a handler's `gr.Request` parameter by its annotation,
+# resolved in this module's namespace (`app.web` imports this module lazily).
+import gradio as gr
+
+from app.answer import Answer, Generation
 from app.errors import InputError
 from app.feedback import MAX_COMMENT_CHARS, FeedbackStore
-from app.web.letter import Letter, email_text, render_draft_warnings
 from app.records import DocumentMeta
 from app.redact import redact
+from app.web.insights import build_insights_tab
+from app.web.letter import Letter, email_text, render_draft_warnings
 from app.web.render import (
     RETRIEVAL_HEADERS,
     citation_label,
@@ -28,8 +33,6 @@ from app.web.render import (
 )
 
 if TYPE_CHECKING:
-    import gradio as gr
-
     from app.assistant import Assistant
     from app.llm import LLMAnswerer
 
@@ -44,15 +47,14 @@ log = logging.getLogger(__name__)
 
 def generator_note(answer: Answer) -> str:
     """For agents: which generator wrote the answer, and what was dropped from the model's reply."""
-    generator = str(answer.extras.get("generator", "extractive"))
-    dropped = answer.extras.get("dropped") or []
-    parts = [f"generator: {generator}"]
-    if reason := answer.extras.get("fallback_reason"):
-        parts.append(f"model reply not used: {reason}")
-    if dropped:
+    made = answer.generation or Generation("extractive")
+    parts = [f"generator: {made.generator}"]
+    if made.fallback_reason:
+        parts.append(f"model reply not used: {made.fallback_reason}")
+    if made.dropped:
         parts.append(
-            f"{len(dropped)} reply sentence(s) dropped: "
-            + "; ".join(f"“{d['sentence']}” ({d['reason']})" for d in dropped[:5])
+            f"{len(made.dropped)} reply sentence(s) dropped: "
+            + "; ".join(f"“{d.sentence}” ({d.reason})" for d in made.dropped[:5])
         )
     return f'<p class="pa-meta pa-generator">{esc(" · ".join(parts))}</p>'
 
@@ -124,8 +126,6 @@ class AgentConsole:
 
     def answer(self, question: str, doc_id: str) -> dict[Any, Any]:
         """Ask: the answer, its sources, the e-mail reply and the retrieval details."""
-        import gradio as gr
-
         ui = self.widgets()
         cleared = {ui.document: "", ui.feedback_status: ""}
         try:
@@ -209,8 +209,6 @@ class AgentConsole:
 
     def api_ask(self, question: str, doc_id: str = "") -> dict[str, Any]:
         """The contract's full answer JSON (scores, clause ids, retrieved clauses); bad input: one line."""
-        import gradio as gr
-
         try:
             question, doc_id = self._checked(question, doc_id)
             return self.answerer(redact(question).text, {"doc_id": doc_id} if doc_id else {}).to_json()
@@ -219,21 +217,27 @@ class AgentConsole:
             raise gr.Error(str(exc), print_exception=False) from None
 
 
+def signed_in_as(request: gr.Request) -> str:
+    """Who is signed in, for the console's header: the user name our sign-in gave Gradio
+    (`auth_dependency`), which Gradio hands every handler as `request.username`."""
+    return f'<p class="pa-meta">Signed in as <strong>{esc(request.username or "")}</strong></p>'
+
+
 def build_agent_app(
     assistant: Assistant, store: FeedbackStore, llm: LLMAnswerer | None = None, letter: Letter | None = None
 ) -> gr.Blocks:
     """The agent console: policy selector, cited answers, sources, documents, versions, feedback.
     With `llm`, answers (and the `/ask` API) come from the language model, validated; the
     version comparison stays extractive. `letter`: the e-mail draft's greeting and sign-off."""
-    import gradio as gr
-
     console = AgentConsole(assistant, store, llm, letter)
     catalog = assistant.snapshot().catalog
     with gr.Blocks(title="Privacy assistant · agent console", analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown("# Privacy assistant · agent console")
+            who = gr.HTML(elem_id="pa-signed-in")
             logout = gr.Button("Log out", size="sm", scale=0, elem_id="pa-logout")  # a POST with a CSRF token
             logout.click(None, None, None, js=LOGOUT_JS)
+        demo.load(signed_in_as, None, [who], api_visibility="private")
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 console.ui = _ask_tab(catalog, console)
@@ -241,14 +245,14 @@ def build_agent_app(
                 _compare_tab(catalog, console)
             with gr.Tab("Feedback", id="feedback") as feedback_tab:
                 _feedback_tab(console, feedback_tab)
+            with gr.Tab("Insights", id="insights") as insights_tab:
+                build_insights_tab(assistant, store, insights_tab)
         gr.api(console.api_ask, api_name="ask")
     return demo
 
 
 def _ask_tab(catalog: Mapping[str, DocumentMeta], console: AgentConsole) -> _Widgets:
     """The Ask tab: question, answer, rating, e-mail reply, sources and the document."""
-    import gradio as gr
-
     choices = [("Current policies (the assistant chooses)", ""), *policy_choices(catalog, include_superseded=True)]
     with gr.Row():
         with gr.Column(scale=3):
@@ -298,8 +302,6 @@ def _ask_tab(catalog: Mapping[str, DocumentMeta], console: AgentConsole) -> _Wid
 
 def _compare_tab(catalog: Mapping[str, DocumentMeta], console: AgentConsole) -> None:
     """Two versions side by side on one topic, with one-click presets from the catalogue."""
-    import gradio as gr
-
     choices = policy_choices(catalog, include_superseded=True)
     presets = compare_presets(catalog)
     pair = presets[0][1] if presets else ((choices[0][1], choices[-1][1]) if choices else ("", ""))
@@ -327,8 +329,6 @@ def _compare_tab(catalog: Mapping[str, DocumentMeta], console: AgentConsole) -> 
 
 def _feedback_tab(console: AgentConsole, tab: Any) -> None:
     """Ratings and comments from both views, and their CSV export (behind the login)."""
-    import gradio as gr
-
     gr.Markdown("Ratings and comments from both views (questions and comments are stored redacted).")
     with gr.Row():
         refresh = gr.Button("Refresh", size="sm", scale=0, elem_id="pa-refresh")

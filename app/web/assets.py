@@ -3,11 +3,8 @@ scrolling to a new reply or a cited clause), and its Gradio theme."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
-
+from html import escape
+from typing import Any
 
 CSS = """
 #pa-intro h1 { font-size: 1.5em; margin: 0 0 6px 0; }
@@ -172,6 +169,68 @@ watch('value', () => {
   if (target && box) { box.scrollTop = target.offsetTop - box.offsetTop - 40; }
 });
 """
+
+
+# The agent console's sign-in page: served by the server itself (app/web/signin.py) to a request
+# without a session, so no Gradio page is patched. Its script posts the form as Gradio's login did
+# (a form body, so `gradio_client` and curl sign in the same way), then reloads into the console.
+_SIGNIN = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: system-ui, sans-serif; color: #111827; background: #f9fafb; margin: 0; }}
+  main {{ max-width: 420px; margin: 10vh auto; padding: 24px 28px; background: #ffffff;
+          border: 1px solid #e5e7eb; border-radius: 10px; }}
+  h1 {{ font-size: 1.3em; margin: 0 0 6px 0; }}
+  label {{ display: block; font-weight: 600; margin: 14px 0 4px 0; }}
+  input {{ box-sizing: border-box; width: 100%; padding: 8px 10px; font-size: 1em; border: 1px solid #6b7280;
+           border-radius: 6px; }}
+  button {{ margin-top: 18px; width: 100%; padding: 10px; font-size: 1em; font-weight: 600; color: #ffffff;
+            background: #9a3412; border: 1px solid #9a3412; border-radius: 6px; cursor: pointer; }}
+  button:hover {{ background: #7c2d12; }}
+  .pa-login-note:empty {{ display: none; }}
+  .pa-login-note {{ color: #991b1b; font-weight: 600; margin: 12px 0 0 0; }}
+</style></head>
+<body><main>
+<h1>{title}</h1>
+<p>{message}</p>
+<form id="pa-login" method="post" action="login">
+  <label for="pa-user">Username</label>
+  <input id="pa-user" name="username" type="text" autocomplete="username" required autofocus>
+  <label for="pa-password">Password</label>
+  <input id="pa-password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Login</button>
+  <p id="pa-login-error" class="pa-login-note" role="alert"></p>
+  <p id="pa-login-locked" class="pa-login-note" role="alert"></p>
+</form>
+</main>
+<script>(() => {{
+  const form = document.getElementById("pa-login");
+  const error = document.getElementById("pa-login-error");
+  const locked = document.getElementById("pa-login-locked");
+  form.addEventListener("submit", async (event) => {{
+    event.preventDefault();
+    error.textContent = ""; locked.textContent = "";
+    let response = null;
+    try {{
+      response = await fetch(new URL("login", window.location.href), {{
+        method: "POST", credentials: "same-origin", body: new URLSearchParams(new FormData(form)),
+      }});
+    }} catch (e) {{ error.textContent = "The server did not answer. Try again."; return; }}
+    if (response.ok) {{ window.location.reload(); return; }}
+    let detail = "";
+    try {{ detail = (await response.json()).detail || ""; }} catch (e) {{}}
+    if (response.status === 429) {{ locked.textContent = detail || "Try again later."; }}
+    else {{ error.textContent = detail || "Incorrect credentials."; }}
+  }});
+}})();</script>
+</body></html>
+"""
+
+
+def signin_page(title: str, message: str) -> str:
+    """The sign-in page of the agent console (its texts escaped)."""
+    return _SIGNIN.format(title=escape(title), message=escape(message))
 
 
 def _theme() -> Any:

@@ -1,5 +1,5 @@
 """The web app's settings (agent credentials, the feedback database, rate limit and trusted
-proxies; resolved by app/settings.py) and its routes."""
+proxies; resolved once by app/settings.py and passed in) and its routes."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.settings import KNOBS, Settings, from_environ
 from app.web.letter import Letter
-from app.settings import KNOBS, Settings
 
 _ENV = {k.name: k.env for k in KNOBS}
 ENV_USER, ENV_PASSWORD = _ENV["agent_user"], _ENV["agent_password"]
-DEFAULT_RATE_PER_MINUTE = Settings().rate_per_minute
+DEFAULT_RATE_PER_MINUTE: float = Settings.default_of("rate_per_minute")  # the declared default, not the environment's
 AGENT_PATH = "/agent"
 # Request bodies (bytes), refused with 413 beyond these before they are read (app/web/edge.py).
 # A call to the `ask` API holds a question of at most `max_question_chars` characters, each at
@@ -44,11 +44,11 @@ class WebConfig:
     # client cannot pick its own rate-limit bucket or login identity with a header.
     trusted_proxies: tuple[str, ...] = ()
     database_url: str = field(default="", repr=False)  # PostgreSQL shared by replicas; "": SQLite + memory
-    letter: Letter = field(default_factory=lambda: Letter.from_settings(Settings()))  # the e-mail draft's frame
+    letter: Letter = field(default_factory=Letter.declared)  # the e-mail draft's frame
     # Origins (scheme://host[:port]) whose pages may call this server and read its answers;
     # none by default: same origin only.
     allowed_origins: tuple[str, ...] = ()
-    max_question_chars: int = Settings().max_question_chars
+    max_question_chars: int = Settings.default_of("max_question_chars")
     event_body_limit: int = EVENT_BODY_LIMIT
     agent_body_limit: int = AGENT_BODY_LIMIT
 
@@ -68,6 +68,13 @@ class WebConfig:
         )  # fmt: skip
 
 
-def load_config(environ: Mapping[str, str] | None = None) -> WebConfig:
-    """The web settings from the environment and the TOML file (app/settings.py)."""
-    return WebConfig.from_settings(Settings.load(environ=environ))
+    @classmethod
+    def declared(cls) -> WebConfig:
+        """The declared defaults (app/settings.py): no agent console, the default database."""
+        return cls.from_settings(Settings.declared())
+
+
+def load_config(environ: Mapping[str, str]) -> WebConfig:
+    """The web settings that ``environ`` (and the TOML file it may name) gives, over the
+    defaults: for tests and tools; the CLI passes the settings it loaded to `launch`."""
+    return WebConfig.from_settings(from_environ(environ))

@@ -8,9 +8,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+# Imported here, not under TYPE_CHECKING: Gradio finds the request and event parameters of the
+# handlers below by their annotations, which it resolves in this module's namespace. So this
+# module is imported only when the app is built (`app.web` loads it lazily).
+import gradio as gr
+
 from app.catalog import Catalog
 from app.feedback import FeedbackStore
 from app.records import Clause
+from app.web.assets import SHOW_REPLY_JS
+from app.web.guards import RateLimiter, client_key
 from app.web.render import (
     clarify_options,
     esc,
@@ -20,13 +27,9 @@ from app.web.render import (
     render_user_message,
     title_of,
 )
-from app.web.assets import SHOW_REPLY_JS
-from app.web.guards import RateLimiter, client_key
 from app.web.service import CustomerReply, CustomerService, Draft
 
 if TYPE_CHECKING:
-    import gradio as gr
-
     from app.assistant import Assistant
     from app.llm import LLMAnswerer
 
@@ -44,8 +47,6 @@ class ChatState:
 
 
 def _api(service: CustomerService) -> Callable[..., dict[str, Any]]:
-    import gradio as gr
-
     def ask(question: str, doc_id: str = "", request: gr.Request | None = None) -> dict[str, Any]:
         """Answer a privacy question as the customer chat does (no scores, no clause ids)."""
         reply = service.ask(question, doc_id if isinstance(doc_id, str) else "", client_key(request))
@@ -55,10 +56,7 @@ def _api(service: CustomerService) -> Callable[..., dict[str, Any]]:
             raise gr.Error(reply.error, print_exception=False)  # one line to the caller, no traceback in the log
         return _api_json(reply, reply.answer, service.assistant.snapshot().catalog)
 
-    # Gradio injects the request by the parameter's type (and leaves it out of the API);
-    # with postponed annotations it needs the real class.
-    ask.__annotations__["request"] = gr.Request
-    return ask
+    return ask  # Gradio injects the request by its parameter's type, and leaves it out of the API
 
 
 def _api_fields(reply: CustomerReply, text: str, answer: Any) -> dict[str, Any]:
@@ -76,7 +74,7 @@ def _api_json(reply: CustomerReply, answer: Any, catalog: Catalog) -> dict[str, 
     return {
         **({"clarify": choices} if choices else {}),  # a clarifying question: the topics to pick from
         **_api_fields(reply, answer.answer, answer),
-        "lead": {k: answer.extras["lead"][k] for k in ("text", "n")} if "lead" in answer.extras else None,
+        "lead": {"text": answer.lead.text, "n": answer.lead.n} if answer.lead is not None else None,
         "citations": [
             {
                 "n": c.n,
@@ -154,16 +152,8 @@ def build_customer_app(
     in the chat and through the `/ask` API alike. With `llm`, answers come from the
     language model, streamed into the chat as it writes, then replaced by the validated
     answer and its citations."""
-    import gradio as gr
-
     service = CustomerService(assistant, store, limiter, llm)
     chat_turn = ChatTurns(service)
-    # Gradio injects LikeData and Request by the parameter's type; with postponed
-    # annotations and gradio imported here (not at module import) it needs the real class.
-    for method in (ChatTurns.respond, ChatTurns.respond_streaming, ChatTurns.like):
-        method.__annotations__["request"] = gr.Request
-    ChatTurns.like.__annotations__["data"] = gr.LikeData
-    _chosen.__annotations__["data"] = gr.SelectData
     current = policy_choices(assistant.snapshot().catalog, include_superseded=False)
     choices = [("Any (the assistant chooses) · 自动选择", ""), *current]
 
@@ -186,8 +176,6 @@ def build_customer_app(
 
 def _chat_layout(choices: list[tuple[str, str]]) -> tuple[Any, Any, Any, Any]:
     """The chat page: intro, policy selector, conversation, question box, examples."""
-    import gradio as gr
-
     with gr.Row(elem_id="pa-head"):  # on a desktop the selector sits beside the intro: the chat gets the height
         gr.Markdown(
             elem_id="pa-intro",

@@ -12,9 +12,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -23,10 +22,6 @@ if TYPE_CHECKING:
 from app.web.config import DEFAULT_RATE_PER_MINUTE, Credentials
 
 log = logging.getLogger(__name__)
-
-# The client of the login request being checked (set by the server's middleware: Gradio
-# calls `auth(user, password)` without the request) and what the guard decided about it.
-_LOGIN: ContextVar[dict[str, Any] | None] = ContextVar("privacy_assistant_login", default=None)
 
 MAX_USER_CHARS = 128
 MAX_PASSWORD_CHARS = 1024
@@ -109,8 +104,17 @@ class NameThrottle:
         return max(0.0, failures[-1] + self.delay(len(failures)) - now) if failures else 0.0
 
 
+@dataclass(frozen=True)
+class LoginResult:
+    """What the guard decided about one sign-in: accepted or not, and when refused unread
+    because the client or the name is locked, for how many more seconds."""
+
+    ok: bool
+    locked_for: float = 0.0
+
+
 class LoginGuard:
-    """Gradio's `auth` callable: checks the configured credentials, and after
+    """Checks a sign-in (`check`) against the configured credentials, and after
     `max_failures` failed logins for a user name *from one client* within `window_s`
     refuses that client and name (even with the right password) until the window has
     passed. Other clients are not affected by that lock, so nobody can lock the real agent
@@ -147,31 +151,26 @@ class LoginGuard:
             return _OVERLONG
         return hmac.new(self._name_key, user.encode("utf-8", "replace"), "sha256").hexdigest()[:32]
 
-    @staticmethod
-    def _client() -> str:
-        login = _LOGIN.get()
-        return str(login.get("client", "unknown")) if login else "unknown"
-
-    def locked_for(self, user: str) -> float:
-        """Seconds until this client may try this user name again (0: not locked)."""
+    def locked_for(self, user: str, client: str = "") -> float:
+        """Seconds until `client` may try this user name again (0: not locked); without a
+        client, only the name's own delay (from every client's failures) counts."""
         now = self._clock()
         name = self._name(user)
-        recent = self.failures.recent((self._client(), name), now - self.window_s)
+        recent = self.failures.recent((client, name), now - self.window_s) if client else []
         mine = self.window_s - (now - recent[-self.max_failures]) if len(recent) >= self.max_failures else 0.0
         everyone = self.name_failures.recent((EVERY_CLIENT, name), now - self.throttle.window_s)
         return max(mine, self.throttle.wait(everyone, now))
 
-    def locked(self, user: str) -> bool:
-        return self.locked_for(user) > 0
+    def locked(self, user: str, client: str = "") -> bool:
+        return self.locked_for(user, client) > 0
 
-    def __call__(self, user: str, password: str) -> bool:
-        login = _LOGIN.get()
-        client = self._client()
-        if (wait := self.locked_for(user)) > 0:
-            if login is not None:
-                login["locked_for"] = wait
+    def check(self, client: str, user: str, password: str) -> LoginResult:
+        """One sign-in from `client` (its address): accepted only with the configured name and
+        password, compared in constant time, and only while neither is locked."""
+        client = client or "unknown"
+        if (wait := self.locked_for(user, client)) > 0:
             self.log_limiter.log(log, logging.WARNING, client, "agent login refused: too many failed attempts")
-            return False
+            return LoginResult(False, wait)
         ok = (
             len(user) <= MAX_USER_CHARS
             and len(password) <= MAX_PASSWORD_CHARS
@@ -183,7 +182,7 @@ class LoginGuard:
             self.failures.record((client, name), now, self.max_failures)
             self.name_failures.record((EVERY_CLIENT, name), now, self.throttle.keep)
             self.log_limiter.log(log, logging.WARNING, client, "agent login failed")
-        return bool(ok)
+        return LoginResult(bool(ok))
 
 
 LOCKED_MESSAGE = "Too many failed sign-ins. Try again in {minutes} minute{s}."

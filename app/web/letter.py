@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from app.answer import Answer, Citation
 from app.catalog import Catalog
 from app.records import DocumentMeta
-from app.web.render import TEXT, esc, title_of
 from app.settings import Settings
 from app.text import MARKER, format_date
+from app.web.render import TEXT, esc, title_of
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class Letter:
     def from_settings(cls, settings: Settings) -> Letter:
         s = settings
         return cls(s.draft_greeting, s.draft_signoff, s.draft_greeting_zh, s.draft_signoff_zh)
+
+    @classmethod
+    def declared(cls) -> Letter:
+        """The declared defaults of the ``draft_*`` settings (read from the class, not the environment)."""
+        return cls.from_settings(Settings.declared())
 
     def parts(self, lang: str) -> tuple[str, str]:
         return (self.greeting_zh, self.signoff_zh) if lang == "zh" else (self.greeting, self.signoff)
@@ -46,7 +51,7 @@ def email_text(answer: Answer, metas: Mapping[str, DocumentMeta], letter: Letter
     comes from (name, date, sections, public page), then the sign-off. One brand per draft
     unless the question named several: a customer asked about one house's policy. Warnings
     for the agent are never part of it (`draft_warnings`)."""
-    letter = letter or Letter.from_settings(Settings())
+    letter = letter or Letter.declared()
     lang = "zh" if answer.lang == "zh" else "en"
     greeting, signoff = letter.parts(lang)
     cited = draft_citations(answer, metas)

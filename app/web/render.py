@@ -123,11 +123,11 @@ def render_customer_reply(
         elif answer.corrected:
             gap = "" if lang == "zh" else " "
             out.append(f'<p class="pa-asked">{esc(t["corrected"])}{gap}“{esc(answer.corrected)}”</p>')
-        lead = answer.extras.get("lead")
-        if isinstance(lead, dict) and not answer.abstained and lead.get("text"):
+        lead = answer.lead
+        if lead is not None and not answer.abstained and lead.text:
             out.append(
-                f'<p class="pa-lead"><b>{esc(t["in_short"])}</b> {esc(str(lead["text"]))} '
-                f'<span class="pa-n">[{int(lead.get("n", 1))}]</span></p>'
+                f'<p class="pa-lead"><b>{esc(t["in_short"])}</b> {esc(lead.text)} '
+                f'<span class="pa-n">[{lead.n}]</span></p>'
             )
         out.append(f'<p class="pa-answer">{lines_html(answer.answer)}</p>')
         clarifying = bool(getattr(answer, "clarify", ()))  # a question back: its choices are buttons, no contact yet
@@ -159,7 +159,7 @@ def render_agent_answer(answer: Answer) -> str:
         body = f'<span class="pa-asked">Showing results for “{esc(answer.corrected)}”</span><br>{body}'
     kind = "pa-abstained" if answer.abstained else "pa-answered"
     note = " · abstained" if answer.abstained else ""
-    reason = answer.extras.get("abstain_reason", "")
+    reason = answer.abstain_reason
     meta = f"{answer.latency_ms:.0f} ms{note}" + (f" ({esc(str(reason))})" if reason else "")
     return f'<div class="pa-agent-answer {kind}"><p>{body}</p><p class="pa-meta">{meta}</p></div>'
 
@@ -286,7 +286,7 @@ def render_compare_panel(
     version = format_date(meta.effective_date) if meta and meta.effective_date else "undated"
     head = f'<div class="pa-source-head"><b>{esc(title_of(meta, doc_id))}</b> · version {esc(version)}'
     head += ' <span class="pa-badge">superseded</span></div>' if meta and not meta.is_current else "</div>"
-    confident = float(answer.extras.get("confidence", 1.0)) >= COMPARE_MIN_CONFIDENCE
+    confident = (answer.confidence or 0.0) >= COMPARE_MIN_CONFIDENCE  # unknown is not confident
     if answer.citations and not answer.abstained and confident:
         c = answer.citations[0]
         text, start, end = clause_context(c, clause_of(c.clause_id))

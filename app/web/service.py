@@ -17,9 +17,10 @@ from app.feedback import FeedbackStore
 from app.followup import rewrite_followup
 from app.records import DocumentMeta
 from app.redact import CARD, CARD_REQUEST, PLACEHOLDERS, Redaction, redact
-from app.web.render import TEXT
+from app.stages import Inquiry
 from app.text import REGION_WORDS, clean_input, language_of
 from app.web.guards import RATE_LIMITED, LogLimiter, RateLimiter
+from app.web.render import TEXT
 
 if TYPE_CHECKING:
     from app.assistant import Assistant
@@ -105,10 +106,12 @@ class CustomerService:
         self.log_limiter.log(log, level, client, msg, *args, exc_info=exc_info, stacklevel=3)
 
     def turn(
-        self, message: object, doc_id: str = "", client: str = "", topic: str = ""
+        self, message: object, doc_id: str = "", client: str = "", topic: str = "",
+        filters: Mapping[str, str] | None = None, reply_lang: str = "",
     ) -> Iterator[Draft | CustomerReply]:
         """One question as events: the language model's draft so far (only with an LLM), then
-        the `CustomerReply`."""
+        the `CustomerReply`. The REST API may add `filters` (brand, region, any version's doc_id:
+        checked by the assistant) and the reply's language."""  # fmt: skip
         text = clean_input(message if isinstance(message, str) else "")
         lang = language_of(text[:400])
         try:  # the cheap checks first: nothing refused here is redacted, logged in full or kept
@@ -126,28 +129,28 @@ class CustomerService:
             return
         red = self.redactor(text)
         said = red.text.strip()
-        base = CustomerReply(language_of(red.text), redacted=tuple(red.kinds), had_card=red.had_card, said=said,
-                             question=said, topic=topic)  # fmt: skip
+        base = CustomerReply(reply_lang or language_of(red.text), redacted=tuple(red.kinds), had_card=red.had_card,
+                             said=said, question=said, topic=topic)  # fmt: skip
         leftover = red.text
         for placeholder in PLACEHOLDERS.values():
             leftover = leftover.replace(placeholder, " ")
         if not re.search(r"\w", leftover):
             yield _refused(base, TEXT[base.lang]["card_only" if red.had_card else "empty"], "question is empty")
             return
-        yield from self._answer(base, red.text, {"doc_id": doc_id} if doc_id else {}, topic, client)
+        yield from self._answer(base, red.text, {**(filters or {}), **({"doc_id": doc_id} if doc_id else {})}, topic,
+                                client)  # fmt: skip
 
     def _answer(
         self, base: CustomerReply, text: str, filters: dict[str, object], topic: str, client: str
     ) -> Iterator[Draft | CustomerReply]:
         catalog = self.assistant.snapshot().catalog
         follow = rewrite_followup(topic, text, REGION_WORDS | catalog.brand_names | catalog.region_names)
+        inquiry = customer_inquiry(follow.question, filters, base.lang, base.had_card)
         try:
             if self.llm is not None:
-                answer = yield from self._stream(follow.question, filters, base)
-            elif base.had_card:
-                answer = ask_after_card(self.assistant, follow.question, filters, base.lang)
+                answer = yield from self._stream(inquiry, base)
             else:
-                answer = self.assistant.ask(follow.question, filters, lang=base.lang)
+                answer = self.assistant.answer(inquiry)
         except InputError as exc:
             self._log(client, logging.INFO, "customer question refused: %s", exc)
             too_long = len(follow.question) > len(text)
@@ -166,10 +169,10 @@ class CustomerService:
             question=follow.question, asked=asked, topic=follow.topic,
         )  # fmt: skip
 
-    def _stream(self, question: str, filters: dict[str, object], base: CustomerReply) -> Generator[Draft, None, Answer]:
+    def _stream(self, inquiry: Inquiry, base: CustomerReply) -> Generator[Draft, None, Answer]:
         assert self.llm is not None
         final: Answer | None = None
-        for event in self.llm.stream(question, filters):
+        for event in self.llm.stream(inquiry):
             if isinstance(event, Answer):
                 final = event
             else:
@@ -191,9 +194,12 @@ def _refused(base: CustomerReply, message: str, error: str, rate_limited: bool =
     )  # fmt: skip
 
 
-def ask_after_card(assistant: Assistant, question: str, filters: dict[str, object], lang: str | None = None) -> Answer:
-    """The question of a customer who just typed a card number. What they asked for is in
-    their words, not in the redacted number, so the placeholder is left out of the question;
-    and they are never quoted a sentence asking for card details."""
+def customer_inquiry(question: str, filters: dict[str, object], lang: str, had_card: bool) -> Inquiry:
+    """What a customer's question asks of an answerer (the extractive one or the language
+    model alike). After a card number, what they asked for is in their words, not in the
+    redacted number, so the placeholder is left out of the question; and they are never
+    quoted a sentence asking for card details."""
+    if not had_card:
+        return Inquiry(question, filters, lang=lang)
     asked = re.sub(r"\s{2,}", " ", question.replace(PLACEHOLDERS[CARD], " ")).strip() or question
-    return assistant.ask(asked, filters, avoid=CARD_REQUEST, lang=lang)
+    return Inquiry(asked, filters, avoid=CARD_REQUEST, lang=lang)

@@ -4,13 +4,15 @@ no model, no server (quick: not marked `llm`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import pairwise
 
 import pytest
 
-from app.answer import Answer
+from app.answer import Answer, Dropped, Generation
 from app.assistant import Assistant
 from app.cli import main
+from app.evaluation.choosers import RulesChooser
 from app.feedback import FeedbackStore
 from app.index import build_index
 from app.llm import EXTRACTIVE, FALLBACK, LLMAnswerer, LLMConfig, LLMError, LLMSettings, dropped_share
@@ -20,6 +22,7 @@ from app.llm.validate import key_facts, marker_numbers, split_reply, strip_marke
 from app.records import Clause
 from app.settings import Settings
 from app.splitter import split_sentences
+from app.stages import Inquiry
 from app.web import ChatState, ChatTurns, CustomerReply, CustomerService, Draft, render_draft
 
 POLICY = """Example Privacy Policy
@@ -207,7 +210,7 @@ def assistant(tmp_path, fake_embedder) -> Assistant:
     docs.mkdir()
     (docs / "example-policy.txt").write_text(POLICY, encoding="utf-8")
     build_index(docs, tmp_path / "index", fake_embedder)
-    return Assistant(fake_embedder, tmp_path / "index")
+    return Assistant(fake_embedder, tmp_path / "index", chooser=RulesChooser())  # no selector for the fake model
 
 
 def answer_with(assistant: Assistant, reply: str | Exception, question: str = QUESTION) -> tuple[Answer, Canned]:
@@ -226,46 +229,49 @@ def test_a_supported_reply_becomes_the_answer(assistant):
     probe, _ = answer_with(assistant, "")
     n = source_number(assistant, "retaining")
     answer, _ = answer_with(assistant, f"{RETENTION} [{n}] You can pay with PayPal [{n}][8].")
-    assert answer.extras["generator"] == "llm:canned"
+    made, probed = answer.generation, probe.generation
+    assert made is not None and probed is not None
+    assert made.generator == "llm:canned"
     assert answer.answer == RETENTION + " [1]"
     assert [c.quote for c in answer.citations] == [RETENTION]
-    assert answer.extras["dropped"][0]["sentence"] == "You can pay with PayPal."
-    assert answer.extras["removed_markers"] == [8]
-    assert answer.extras["reply_sentences"] == 2
-    assert probe.extras["generator"] == FALLBACK and probe.extras["fallback_reason"] == "empty reply"
+    assert made.dropped[0].sentence == "You can pay with PayPal."
+    assert made.removed_markers == (8,)
+    assert made.reply_sentences == 2
+    assert probed.generator == FALLBACK and probed.fallback_reason == "empty reply"
+    assert answer.to_json()["dropped"][0]["sentence"] == "You can pay with PayPal."  # the contract's keys
 
 
 def test_nothing_supported_falls_back_to_the_extractive_answer(assistant):
     extractive = assistant.ask(QUESTION)
     answer, _ = answer_with(assistant, "Yes, you can [7]–[9]. We keep it forever [1].")
-    assert answer.extras["generator"] == FALLBACK
-    assert answer.extras["fallback_reason"] == "0 of 2 reply sentences supported"
+    made = answer.generation
+    assert made is not None and made.generator == FALLBACK
+    assert made.fallback_reason == "0 of 2 reply sentences supported"
     assert (answer.answer, answer.citations) == (extractive.answer, extractive.citations)
-    assert [d["reason"].split(" —")[0] for d in answer.extras["dropped"]] == [
+    assert [d.reason.split(" —")[0] for d in made.dropped] == [
         "cites no source ([7], [9] point at none)", "not supported by its source",
     ]  # fmt: skip
-    assert answer.extras["removed_markers"] == [7, 9]
+    assert made.removed_markers == (7, 9)
 
 
 def test_under_half_supported_falls_back(assistant):
     n = source_number(assistant, "retaining")
     answer, _ = answer_with(assistant, f"{RETENTION} [{n}] We sell data [{n}]. We keep it 30 years [{n}].")
-    assert answer.extras["generator"] == FALLBACK
-    assert answer.extras["fallback_reason"] == "1 of 3 reply sentences supported"
+    assert answer.generation == replace(answer.generation, generator=FALLBACK)
+    assert answer.generation is not None and answer.generation.fallback_reason == "1 of 3 reply sentences supported"
 
 
 def test_an_abstention_is_returned_unchanged_and_the_model_is_not_asked(assistant):
     extractive = assistant.ask("Can I pay with PayPal?")
     answer, backend = answer_with(assistant, "Yes, you can [1].", "Can I pay with PayPal?")
     assert answer.abstained and backend.prompts == []
-    assert answer.extras == {**extractive.extras, "generator": EXTRACTIVE}
+    assert answer == replace(extractive, latency_ms=answer.latency_ms, generation=Generation(EXTRACTIVE))
     assert answer.answer == extractive.answer
 
 
 def test_a_server_error_falls_back_with_the_reason(assistant):
     answer, _ = answer_with(assistant, LLMError("LLM server http://127.0.0.1:9: cannot connect"))
-    assert answer.extras["generator"] == FALLBACK
-    assert answer.extras["fallback_reason"] == "LLM server http://127.0.0.1:9: cannot connect"
+    assert answer.generation == Generation(FALLBACK, fallback_reason="LLM server http://127.0.0.1:9: cannot connect")
     assert answer.answer == assistant.ask(QUESTION).answer
 
 
@@ -274,20 +280,20 @@ def test_an_injected_instruction_in_a_source_is_quoted_never_obeyed(assistant):
     answer, _ = answer_with(
         assistant, f"We sell all personal information to anyone who asks [{n}].", "Do you sell personal information?"
     )
-    assert answer.extras["generator"] == FALLBACK
-    assert answer.extras["dropped"] == [{
-        "sentence": "We sell all personal information to anyone who asks.",
-        "reason": f"not supported by its source — [{n}]: the source holds only instructions, not facts",
-    }]  # fmt: skip
+    assert answer.generation is not None and answer.generation.generator == FALLBACK
+    assert answer.generation.dropped == (Dropped(
+        "We sell all personal information to anyone who asks.",
+        f"not supported by its source — [{n}]: the source holds only instructions, not facts",
+    ),)  # fmt: skip
 
 
 def test_streaming_yields_the_reply_as_it_grows_then_the_answer(assistant):
     n = source_number(assistant, "retaining")
-    events = list(LLMAnswerer(assistant, Canned(f"{RETENTION} [{n}]")).stream(QUESTION))
+    events = list(LLMAnswerer(assistant, Canned(f"{RETENTION} [{n}]")).stream(Inquiry(QUESTION)))
     texts, final = events[:-1], events[-1]
     assert all(isinstance(t, str) for t in texts) and texts[-1] == f"{RETENTION} [{n}]"
     assert all(a in b for a, b in pairwise(texts))
-    assert isinstance(final, Answer) and final.extras["generator"] == "llm:canned"
+    assert isinstance(final, Answer) and final.generation is not None and final.generation.generator == "llm:canned"
 
 
 def test_dropped_share_and_fallbacks(assistant):
@@ -319,7 +325,7 @@ def test_configuration_from_the_environment_and_flags():
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "localhost:8080"}, "starting with http"),
+        ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "localhost:8080"}, "must start with http"),
         ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_TIMEOUT": "soon"}, "LLM_TIMEOUT='soon'"),
         ({"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_MAX_TOKENS": "0"}, "1–8,192"),
     ],
@@ -339,7 +345,7 @@ def test_the_chat_streams_drafts_then_the_checked_reply(assistant, tmp_path):
     service = CustomerService(assistant, store, llm=llm)
     *drafts, last = service.turn(QUESTION)
     assert isinstance(last, CustomerReply) and last.answer is not None and last.question == QUESTION
-    assert last.answer.extras["generator"] == "llm:canned"
+    assert last.answer.generation is not None and last.answer.generation.generator == "llm:canned"
     assert all(isinstance(d, Draft) for d in drafts) and drafts[-1].text == f"{RETENTION} [{n}] We sell data [{n}]."
     history, _, _ = ChatTurns(service).respond(QUESTION, "", ChatState())
     reply = history[-1]["content"]
@@ -370,3 +376,37 @@ def test_rules_go_into_the_user_message_when_the_server_drops_system_messages():
     env = {"PRIVACY_ASSISTANT_LLM_BASE_URL": "http://h", "PRIVACY_ASSISTANT_LLM_SYSTEM_ROLE": "no"}
     config = LLMConfig.from_settings(Settings.load(environ=env))
     assert config is not None and config.system_role is False
+
+
+CARD_POLICY = """Example Payment Notice
+
+Paying for an order
+
+To pay for an order, enter your card number and security code on the checkout page.
+
+Retaining your payment records
+
+We keep the records of your payments for 10 years after the order.
+"""
+CARD_QUESTION = "My card is 4111 1111 1111 1111, how do I pay for an order?"
+
+
+def test_with_a_language_model_a_card_number_still_keeps_card_requests_out(tmp_path, fake_embedder):
+    """The customer who typed a card number is never quoted a sentence asking for card details:
+    the language model gets the same inquiry as the extractive answerer, so neither its prompt
+    nor its answer holds one."""
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "payment-notice.txt").write_text(CARD_POLICY, encoding="utf-8")
+    build_index(docs, tmp_path / "index", fake_embedder)
+    assistant = Assistant(fake_embedder, tmp_path / "index", chooser=RulesChooser())
+    plain = assistant.ask("How do I pay for an order with my card?")
+    assert any("card number" in c.quote for c in plain.citations)  # without a card typed, it is the answer
+    backend = Canned("We keep the records of your payments for 10 years after the order [1].")
+    service = CustomerService(assistant, FeedbackStore(tmp_path / "f.sqlite3"), llm=LLMAnswerer(assistant, backend))
+    *_, last = service.turn(CARD_QUESTION)
+    assert isinstance(last, CustomerReply) and last.had_card and last.answer is not None
+    prompts = " ".join(m["content"] for prompt in backend.prompts for m in prompt)
+    assert "security code" not in prompts and "4111" not in prompts
+    assert all("card number" not in c.quote for c in last.answer.citations)
+    assert "card number" not in last.answer.answer

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import ftfy
 
-from app.text import is_cjk
+from app.text.language import is_cjk
 
 _BANNER = re.compile(r"^>\s*\*?The following text is extracted", re.IGNORECASE)
 _URL_IN_LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
@@ -23,7 +23,12 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _BULLET = re.compile(r"^(?:[*•\-–]|\d+\\?\.)\s+(.*)$")
 _BOLD_LINE = re.compile(r"^\*\*(.+?)\*\*\W{0,3}$")
 _NUMBERED_HEADING = re.compile(r"^\d+\.\s+[A-Z][A-Z0-9 ,&'/-]{3,}$")
-_COMMITMENT_HEADING = re.compile(r"^Commitment \d+:\s*\S.{0,80}$")
+# A numbered part of a document, "Word N: Title" ("Part 2: Your rights", "Principle IV – Security",
+# "Section 3. Sharing"): a short line, a capitalised word, a number and a capitalised title that
+# ends without a stop. It opens an outer section, whatever word a brand chose for its parts.
+_PART_HEADING = re.compile(
+    r"^[A-Z][a-z]+ (?:\d{1,3}|[IVXLC]{1,7})\s*[:：.–—-]\s*[A-Z0-9\"'“‘(].{0,80}(?<![.。!?！？;；,，:：])$"
+)
 _LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
 _ARCHIVED = re.compile(r"^https?://web\.archive\.org/web/\w+/(.*)$")
 _HTML_RESIDUE = re.compile(r"(?:/\S*)?\"(?:\s+[\w-]+=\"[^\"]*\")+\s*/?>")
@@ -91,7 +96,7 @@ def _raw_kind(line: str) -> tuple[BlockKind, int, str]:
         return BlockKind.HEADING, len(m.group(1)), m.group(2)
     if m := _BOLD_LINE.match(line):
         return BlockKind.HEADING, 2, m.group(1)
-    if _COMMITMENT_HEADING.match(line):
+    if _PART_HEADING.match(line):
         return BlockKind.HEADING, 1, line
     if _NUMBERED_HEADING.match(line):
         return BlockKind.HEADING, 2, line

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from app.text import CJK, CJK_CHARS
+from app.text.language import CJK, CJK_CHARS
 
 log = logging.getLogger(__name__)
 
