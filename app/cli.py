@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     from app.insights.cli import add_parser as add_insights
 
     add_insights(sub)
+    from app.api.cli import add_parser as add_keys
+
+    add_keys(sub)  # `keys create|list|revoke` (it sets its own `run`)
     return parser
 
 

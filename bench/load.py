@@ -21,6 +21,8 @@ Two client kinds (--client):
   gradio  one gradio_client.Client per thread (queue/join + SSE, a heartbeat thread per
           client); heavier on the client side, which on a 2-core machine competes with
           the server for CPU and inflates the figures.
+  rest    one httpx.Client per thread calling the REST API, POST /v1/answers: one round
+          trip, no Gradio queue (bench/api.py compares it with `http` in one run).
 """
 
 from __future__ import annotations
@@ -282,7 +284,25 @@ def http_nosession_caller(url: str, timeout_s: float) -> tuple[Callable[[str], d
     return http_caller(url, timeout_s, session=False)
 
 
-CALLERS = {"http": http_caller, "http-nosession": http_nosession_caller, "gradio": gradio_caller}
+def rest_caller(url: str, timeout_s: float) -> tuple[Callable[[str], dict[str, Any]], Callable[[], None]]:
+    """The REST API (app/api): one POST /v1/answers per question, answered off Gradio's queue.
+    A 429 is a throttled answer, as the Gradio API's `rate_limited` reply is."""
+    import httpx
+
+    client = httpx.Client(base_url=url, timeout=timeout_s, trust_env=False)
+
+    def call(question: str) -> dict[str, Any]:
+        r = client.post("/v1/answers", json={"question": question})
+        if r.status_code == 429:
+            return {"answer": r.json()["error"]["message"], "rate_limited": True}
+        if r.status_code != 200:
+            raise Outcome(f"POST {r.status_code}: {r.text[:120]}")
+        return dict(r.json())
+
+    return call, client.close
+
+
+CALLERS = {"http": http_caller, "http-nosession": http_nosession_caller, "gradio": gradio_caller, "rest": rest_caller}
 
 
 @dataclass

@@ -75,9 +75,13 @@ def build_server(
 
     # Customers see no tracebacks or internal messages (their handlers answer politely).
     limiter = RateLimiter(config.rate_per_minute, buckets=shared.buckets if shared is not None else None)
+    from app.api.mount import build_api, edge_routes  # the /v1 REST API: before the mount at "/" swallows its paths
+
+    app.include_router(build_api(assistant, store, limiter, llm, config.feedback_db, shared.pool if shared else None))
     customer = build_customer_app(assistant, store, limiter, llm)
     gr.mount_gradio_app(app, customer, path="/", show_error=False, js=CUSTOMER_JS, **common)
     public = (*gradio_routes(config.api_body_limit, config.event_body_limit), allow("GET HEAD", "/healthz"))
+    public += edge_routes(config.api_body_limit)
     policy = EdgePolicy((Mount("", public, frozenset(customer.fns)), agent_mount), frozenset(config.allowed_origins))
     if signin is not None:
         from app.web.signin import AgentGate

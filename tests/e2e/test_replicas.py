@@ -24,7 +24,7 @@ if missing():
     pytest.skip(f"not installed: {missing()} (make cluster-deps)", allow_module_level=True)
 
 sys.path.insert(0, str(ROOT))
-from bench.load import Outcome, http_caller  # noqa: E402
+from bench.load import Outcome, http_caller, rest_caller  # noqa: E402
 
 USER, PASSWORD = "agent-cluster", "cluster-Secret-7"
 QUESTION = "How long do you keep my data?"
@@ -142,17 +142,20 @@ class LoadRun:
     """What a load run saw: each request's start time and whether it got an answer."""
 
     ok: list[float] = field(default_factory=list)
+    rest_ok: list[float] = field(default_factory=list)  # those of them answered through the REST API
     failed: list[tuple[float, str]] = field(default_factory=list)
     builds: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _load(url: str, seconds: float, clients: int, run: LoadRun, health: bool = False) -> None:
-    """``clients`` threads asking through nginx (each with its own cookie, so its own replica)."""
+def _load(url: str, seconds: float, clients: int, run: LoadRun, health: bool = False, rest: bool = False) -> None:
+    """``clients`` threads asking through nginx (each with its own cookie, so its own replica);
+    with ``rest``, every other one asks the REST API (POST /v1/answers) instead of Gradio's."""
     stop = time.monotonic() + seconds
 
-    def client() -> None:
-        call, close = http_caller(url, timeout_s=60)
+    def client(n: int) -> None:
+        through_rest = rest and n % 2 == 1
+        call, close = (rest_caller if through_rest else http_caller)(url, 60)
         probe = httpx.Client(base_url=url, timeout=10)
         try:
             while time.monotonic() < stop:
@@ -162,6 +165,8 @@ def _load(url: str, seconds: float, clients: int, run: LoadRun, health: bool = F
                     assert result["citations"], result
                     with run.lock:
                         run.ok.append(started)
+                        if through_rest:
+                            run.rest_ok.append(started)
                     if health:
                         build = probe.get("/healthz").json()["index"]["build"]
                         with run.lock:
@@ -174,7 +179,7 @@ def _load(url: str, seconds: float, clients: int, run: LoadRun, health: bool = F
             close()
             probe.close()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -226,7 +231,7 @@ def test_migrations_run_once_when_replicas_start_together(cluster: Cluster) -> N
 def test_a_replica_killed_during_load_loses_no_stored_message(cluster: Cluster) -> None:
     before = len(_messages(cluster.database_url))
     run = LoadRun()
-    loader = threading.Thread(target=_load, args=(cluster.url, 30.0, 6, run))
+    loader = threading.Thread(target=_load, args=(cluster.url, 30.0, 6, run), kwargs={"rest": True})
     started = time.monotonic()
     loader.start()
     time.sleep(10)
@@ -235,10 +240,12 @@ def test_a_replica_killed_during_load_loses_no_stored_message(cluster: Cluster) 
     killed_at = time.monotonic()
     loader.join()
     stored = len(_messages(cluster.database_url)) - before
-    print(f"answered {len(run.ok)}, failed {len(run.failed)} (all started before the kill + 1 s), stored {stored}")
+    print(f"answered {len(run.ok)} ({len(run.rest_ok)} through REST), failed {len(run.failed)} (all started before "
+          f"the kill + 1 s), stored {stored}")
     answered_after = [t for t in run.ok if t > killed_at + 1]
     late_failures = [(t - started, why) for t, why in run.failed if t > killed_at + 1]
     assert len(run.ok) >= 20 and answered_after, (len(run.ok), run.failed[:5])
+    assert [t for t in run.rest_ok if t > killed_at + 1], "the REST API answered after the kill too"
     assert not late_failures, late_failures[:5]  # only requests in flight at the kill may fail
     assert stored >= len(run.ok)  # every answer a client received is on record
     cluster.replicas.remove(victim)
