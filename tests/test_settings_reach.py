@@ -1,5 +1,5 @@
 """`--config FILE` reaches every command: ingest, ask, serve, eval (its variants and baselines
-included) and each `train` target.
+included), each `train` target, `insights` and `keys`.
 
 One TOML file points every path elsewhere: the documents (two seed policies copied to a
 temporary folder), the index, the embedding model (a link to the shipped one under another
@@ -273,3 +273,12 @@ def test_insights_reads_the_configured_feedback_database(site: Site, loaded: lis
     assert cli.main(["--config", str(site.config), "insights", "--json"]) == cli.EXIT_USAGE
     assert f"no feedback database at {missing}" in capsys.readouterr().err
     assert loaded and loaded[-1].feedback_db == missing
+
+
+def test_keys_are_kept_in_the_configured_database(site: Site, loaded: list[Settings], capsys: Any) -> None:
+    db = site.work / "fb.sqlite3"
+    assert cli.main(["--config", str(site.config), "keys", "create", "reach-crm"]) == cli.EXIT_OK
+    assert db.is_file() and loaded[-1].feedback_db == db
+    capsys.readouterr()
+    assert cli.main(["--config", str(site.config), "keys", "list", "--json"]) == cli.EXIT_OK
+    assert "reach-crm" in capsys.readouterr().out
