@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.evaluation.dataset import load_eval_set
+from tests.e2e.conftest import AGENT_PASSWORD, AGENT_USER, Server
+from tests.helpers import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -25,6 +31,31 @@ REPAIRS = ("How do I get my watch repaired?", "Where can I send my watch for ser
            "Who can fix the broken strap of my watch?")  # fmt: skip
 COVERED = ("How long do you keep my data?", "Do you sell my personal information?")
 OTHER = ("Do you accept bitcoin?",)
+
+
+@pytest.fixture(scope="module")
+def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own: the counts below are of this test's exchanges only (the session's
+    shared server also holds every other browser test's questions and ratings)."""
+    work = tmp_path_factory.mktemp("insights-web")
+    env = {
+        "PRIVACY_ASSISTANT_AGENT_USER": AGENT_USER,
+        "PRIVACY_ASSISTANT_AGENT_PASSWORD": AGENT_PASSWORD,
+        "PRIVACY_ASSISTANT_FEEDBACK_DB": str(work / "feedback.sqlite3"),
+    }
+    with serving(seed_index, work, env, verbose=True) as url:
+        yield Server(url, work / "feedback.sqlite3", work / "server.log")
+
+
+def _wait_for_rating(db: Path, timeout_s: float = 30.0) -> None:
+    """Until the thumbs down is stored (a click is sent, not awaited, by the page)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(db)) as con:
+            if con.execute("SELECT count(*) FROM feedback WHERE rating < 0").fetchone()[0]:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no rating stored in {db} within {timeout_s:.0f} s")
 
 
 def _ask_customer(page: Any, text: str) -> None:
@@ -67,7 +98,7 @@ def test_insights_groups_uncovered_questions_and_takes_corrections(
         _ask_customer(chat, question)
         if question == COVERED[0]:  # this customer did not like the answer
             chat.locator("#pa-chat").get_by_role("button", name="Dislike").last.click()
-            chat.wait_for_timeout(800)
+            _wait_for_rating(server.feedback_db)
     customer.close()
 
     agent = browser.new_context(viewport={"width": 1400, "height": 1000})

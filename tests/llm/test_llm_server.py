@@ -63,7 +63,8 @@ def assistant(seed_index: Path, embedder) -> Assistant:
 def assert_held_to_the_standard(answer: Answer, assistant: Assistant) -> None:
     """Every citation is verbatim document text at its offsets; every marker has a citation;
     an LLM answer's every sentence ends with its markers."""
-    generator = answer.extras["generator"]
+    assert answer.generation is not None
+    generator = answer.generation.generator
     assert generator.startswith("llm:") or generator in (FALLBACK, EXTRACTIVE)
     documents = assistant.snapshot().index.documents
     assert answer.citations or answer.abstained
@@ -73,7 +74,7 @@ def assert_held_to_the_standard(answer: Answer, assistant: Assistant) -> None:
     if generator.startswith("llm:"):
         for sentence in re.split(r"(?<=\])\s+", answer.answer):
             assert re.search(r"(\[\d+\])+$", sentence), sentence
-        assert answer.extras["reply_sentences"] >= 1
+        assert (answer.generation.reply_sentences or 0) >= 1
 
 
 def invented(recording: Recording) -> set[int]:
@@ -89,7 +90,7 @@ def test_real_replies_are_validated(assistant, llm_server, question):
     answer = LLMAnswerer(assistant, recording, SETTINGS).ask(question)
     assert recording.replies, "the model was asked"
     assert_held_to_the_standard(answer, assistant)
-    assert set(answer.extras.get("removed_markers", [])) == invented(recording)
+    assert answer.generation is not None and set(answer.generation.removed_markers) == invented(recording)
 
 
 @pytest.mark.llm
@@ -97,8 +98,8 @@ def test_invented_sources_are_removed(assistant, llm_server):
     recording = Recording(llm_server, "Yes, you can [3]–[9].")  # the issue's PayPal reply
     answer = LLMAnswerer(assistant, recording, SETTINGS).ask(QUESTIONS[0])
     assert invented(recording) == {9}, f"the model was expected to repeat [3]–[9]: {recording.replies[-1]!r}"
-    assert answer.extras["removed_markers"] == [9]
-    assert "Yes, you can." in {d["sentence"] for d in answer.extras["dropped"]}
+    assert answer.generation is not None and answer.generation.removed_markers == (9,)
+    assert "Yes, you can." in {d.sentence for d in answer.generation.dropped}
     assert 9 not in markers(answer.answer)
     assert_held_to_the_standard(answer, assistant)
 
@@ -109,7 +110,8 @@ def test_unsupported_claims_are_dropped_or_the_answer_falls_back(assistant, llm_
     answer = LLMAnswerer(assistant, recording, SETTINGS).ask(QUESTIONS[0])
     assert "PayPal [1]" in recording.replies[-1], f"the model was expected to repeat it: {recording.replies[-1]!r}"
     assert "paypal" not in answer.answer.lower()
-    dropped = {d["sentence"]: d["reason"] for d in answer.extras["dropped"]}
+    assert answer.generation is not None
+    dropped = {d.sentence: d.reason for d in answer.generation.dropped}
     assert dropped["Yes, you can pay with PayPal."].startswith("not supported by its source — [1]: similarity")
     assert_held_to_the_standard(answer, assistant)
 
