@@ -29,7 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.insights.db import Database  # noqa: E402
+from app.insights.corrections import SQLITE_SCHEMA  # noqa: E402
+from app.sqldb import Database, PostgresDatabase, SqliteDatabase  # noqa: E402
 
 DOCS = ("cartier-privacy-policy-2024", "cartier-us-privacy-policy-2010", "cartier-china-privacy-policy-2023",
         "cartier-conditions-of-sale", "harry-winston-privacy-policy-2015")  # fmt: skip
@@ -156,10 +157,10 @@ def _run(backend: str, n: int, embedder: Any, since: str) -> str:
     scope = Scope(since=date.fromisoformat(since) if since else None)
     with tempfile.TemporaryDirectory(prefix="pa-insights-") as work, _database(backend, Path(work)) as db:
         started = time.perf_counter()
-        if backend == "sqlite":
-            assert db.path is not None
+        if isinstance(db, SqliteDatabase):
             seed_sqlite(db.path, n)
         else:
+            assert isinstance(db, PostgresDatabase)
             seed_postgres(db.pool, n)
         seeded = time.perf_counter() - started
         report = build_report(db, scope, embedder.embed_texts)
@@ -174,7 +175,7 @@ def _run(backend: str, n: int, embedder: Any, since: str) -> str:
 def _database(backend: str, work: Path) -> Iterator[Database]:
     """An empty database of the store's schema: a SQLite file, or a fresh PostgreSQL server."""
     if backend == "sqlite":
-        yield Database("sqlite", path=work / "feedback.sqlite3")
+        yield SqliteDatabase(work / "feedback.sqlite3", SQLITE_SCHEMA)
         return
     from app.pgstate import connect
     from tests.cluster import postgres
@@ -182,7 +183,7 @@ def _database(backend: str, work: Path) -> Iterator[Database]:
     with postgres() as url:
         pool = connect(url)  # migrated: the store's tables, the corrections and the indexes
         try:
-            yield Database("postgres", pool=pool)
+            yield PostgresDatabase(pool)
         finally:
             pool.close()
 

@@ -100,9 +100,9 @@ def _eval_items() -> list[Any]:
 def query_one(index: Path, questions: int) -> dict[str, Any]:
     """In this process: load ``index`` and ask the eval questions three ways."""
     from app.assistant import Assistant
-    from app.settings import Settings
     from app.evaluation.metrics import first_relevant_rank, hit_at
     from app.records import Filters
+    from app.settings import Settings
 
     started = time.perf_counter()
     assistant = Assistant.from_settings(Settings.load({"index": index}))

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.db import SqliteDatabase
+from app.api.db import open_api_database
 from app.api.errors import field_name
 from app.api.keys import KeyStore
 from app.api.ledger import AnswerLedger, Ledger, MemoryLedger
@@ -31,7 +31,7 @@ RATE = 6  # the server's customer limit, questions a minute per address
 
 
 def test_keys_are_stored_hashed_and_refused_once_revoked(tmp_path: Path) -> None:
-    store = KeyStore(SqliteDatabase(tmp_path / "f.sqlite3"))
+    store = KeyStore(open_api_database(tmp_path / "f.sqlite3"))
     made = store.create("crm", 30)
     assert made.token.startswith(f"pa_{made.key.key_id}_") and store.verify(made.token) == made.key
     assert made.token.encode() not in (tmp_path / "f.sqlite3").read_bytes()  # only its hash is kept
@@ -47,7 +47,7 @@ def test_keys_are_stored_hashed_and_refused_once_revoked(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("kind", ["memory", "database"])
 def test_an_answer_is_rated_once(tmp_path: Path, kind: str) -> None:
-    ledger: Ledger = MemoryLedger() if kind == "memory" else AnswerLedger(SqliteDatabase(tmp_path / "f.sqlite3"))
+    ledger: Ledger = MemoryLedger() if kind == "memory" else AnswerLedger(open_api_database(tmp_path / "f.sqlite3"))
     answer_id = ledger.record("customer", f"my card {CARD}, how long do you keep it?", "Ten years. [1]", ("c1",))
     given = ledger.claim(answer_id)
     assert given is not None and given.clause_ids == ("c1",) and CARD not in given.question  # redacted again

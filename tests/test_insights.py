@@ -20,11 +20,12 @@ from app.errors import InputError
 from app.evaluation.dataset import load_eval_set
 from app.feedback import FeedbackStore
 from app.insights.corrections import CorrectionStore, export_eval
-from app.insights.db import Database, database_of
+from app.insights.db import database_of
 from app.insights.export import clauses_csv, groups_csv, report_json, summary, volume_png, write_folder
 from app.insights.queries import Scope
 from app.insights.report import build_report
 from app.insights.topics import DISTANCE, EmbedCache, group
+from app.sqldb import Database, PostgresDatabase, SqliteDatabase
 from tests.cluster import postgres, postgres_bin
 
 DOC, OTHER = "policy-a", "policy-b"
@@ -53,10 +54,10 @@ def _rating(day: str, question: str, rating: int, clauses: Sequence[str]) -> tup
 
 def seed(db: Database, messages: Sequence[tuple[object, ...]], ratings: Sequence[tuple[object, ...]] = ()) -> None:
     for row in messages:
-        db.write("INSERT INTO messages (created_at, view, question, answer, clause_ids, abstained, confidence, doc_id)"
+        db.run("INSERT INTO messages (created_at, view, question, answer, clause_ids, abstained, confidence, doc_id)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)  # fmt: skip
     for row in ratings:
-        db.write("INSERT INTO feedback (created_at, view, question, answer, clause_ids, rating, comment)"
+        db.run("INSERT INTO feedback (created_at, view, question, answer, clause_ids, rating, comment)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?)", row)  # fmt: skip
 
 
@@ -80,7 +81,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
     pool = request.getfixturevalue("pg_pool")
     with pool.connection() as conn:
         conn.execute("TRUNCATE messages, feedback, corrections RESTART IDENTITY")
-    return Database("postgres", pool=pool)
+    return PostgresDatabase(pool)
 
 
 MESSAGES = [
@@ -185,7 +186,7 @@ def test_corrections_are_stored_once_per_exchange_and_export_as_eval_lines(db: D
 def test_nothing_in_clear_reaches_a_report_or_an_export(db: Database, tmp_path: Path) -> None:
     """The store redacts what it writes; a row written around it (an old release, a hand) is
     redacted again when shown or exported."""
-    if db.path is not None:
+    if isinstance(db, SqliteDatabase):
         FeedbackStore(db.path).log_message(view="customer", question="repair my watch, card 4111 1111 1111 1111",
                                            answer="a", clause_ids=[], abstained=True, confidence=0.1)  # fmt: skip
     seed(db, [_message("2026-03-02", "repair for jane.doe@example.com, call +44 20 7946 0958", abstained=True)])

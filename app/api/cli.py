@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 
-from app.api.db import open_database
+from app.api.db import open_api_database
 from app.api.keys import DEFAULT_KEY_RATE, KeyStore
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _store(settings: object) -> Iterator[KeyStore]:
 
         pool = connect(url, max_size=1)
     try:
-        yield KeyStore(open_database(getattr(settings, "feedback_db"), pool))  # noqa: B009
+        yield KeyStore(open_api_database(getattr(settings, "feedback_db"), pool))  # noqa: B009
     finally:
         if pool is not None:
             pool.close()

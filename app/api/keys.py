@@ -15,8 +15,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.api.db import Database
 from app.errors import InputError
+from app.sqldb import Database
 
 TOKEN = re.compile(r"pa_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 DEFAULT_KEY_RATE = 600.0  # questions a minute: a help desk's integration, not one customer

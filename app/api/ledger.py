@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from app.api.db import Database
 from app.feedback import MAX_QUESTION_CHARS, stored
+from app.sqldb import Database
 
 
 @dataclass(frozen=True)

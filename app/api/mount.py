@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic.json_schema import models_json_schema
 
 from app.api.context import ApiContext
-from app.api.db import open_database
+from app.api.db import open_api_database
 from app.api.keys import KeyStore
 from app.api.ledger import AnswerLedger, MemoryLedger
 from app.api.models import CLAUSE_ID_CHARS
@@ -46,7 +46,7 @@ def build_api(
 ) -> APIRouter:  # fmt: skip
     """Every API route, asking through a `CustomerService` with the chat's limiter (so a customer's
     chat and API questions share one budget); state in the feedback's database (`pool`: PostgreSQL)."""
-    db = open_database(feedback_db, pool)
+    db = open_api_database(feedback_db, pool)
     ledger = AnswerLedger(db) if pool is not None else MemoryLedger()  # shared by replicas, else in memory
     context = ApiContext.create(CustomerService(assistant, store, limiter, llm), KeyStore(db), ledger)
     rest, chat = api_router(context), openai_router(context)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from app.errors import InputError
 
 if TYPE_CHECKING:
-    from app.insights.db import Database
     from app.settings import Settings
+    from app.sqldb import Database
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,11 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def open_database(settings: Settings) -> Database:
     """The feedback store's database the settings name: PostgreSQL (`database_url`) or the SQLite file."""
-    from app.insights.db import Database
-
     if settings.database_url:
         from app.pgstate import connect
+        from app.sqldb import PostgresDatabase
 
-        return Database("postgres", pool=connect(settings.database_url, max_size=2))
+        return PostgresDatabase(connect(settings.database_url, max_size=2))
     if not settings.feedback_db.is_file():
         raise InputError(f"insights: no feedback database at {settings.feedback_db} (feedback_db setting)")
     from app.feedback import FeedbackStore

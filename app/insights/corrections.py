@@ -10,7 +10,6 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import Any
 
 from app.errors import InputError
 from app.feedback import inert
-from app.insights.db import Database
 from app.redact import redact_text
+from app.sqldb import Database
 from app.text.language import language_of
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 SOURCES = {"m": ("message", "messages"), "f": ("feedback", "feedback")}  # ref prefix -> (source, table)
 MAX_SENTENCE_CHARS = 5000
 COLUMNS = "id, created_at, source, exchange_id, view, question, doc_id, clause_id, sentence, not_covered"
-_SQLITE_SCHEMA = """CREATE TABLE IF NOT EXISTS corrections (
+SQLITE_SCHEMA = """CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,
     source TEXT NOT NULL CHECK (source IN ('message', 'feedback')), exchange_id INTEGER NOT NULL,
     view TEXT NOT NULL, question TEXT NOT NULL, doc_id TEXT NOT NULL DEFAULT '', clause_id TEXT NOT NULL DEFAULT '',
@@ -70,13 +69,6 @@ class CorrectionStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._ready = db.dialect == "postgres"  # PostgreSQL has the table from its migrations
-
-    def _prepare(self) -> None:
-        if not self._ready:
-            with closing(self.db.connect()) as conn:
-                conn.execute(_SQLITE_SCHEMA)
-            self._ready = True
 
     def question_of(self, ref: str) -> tuple[str, str, int, str, str]:
         """(source, table, exchange id, view, question) of an exchange named "m12" or "f3"."""
@@ -84,7 +76,7 @@ class CorrectionStore:
         if m is None:
             raise InputError(f"exchange {ref!r}: expected m<id> (a logged message) or f<id> (a rating)")
         source, table = SOURCES[m.group(1)]
-        found = self.db.rows(f"SELECT view, question FROM {table} WHERE id = ?", [int(m.group(2))])
+        found = self.db.run(f"SELECT view, question FROM {table} WHERE id = ?", [int(m.group(2))])
         if not found:
             raise InputError(f"exchange {ref}: no such {source}")
         return source, table, int(m.group(2)), str(found[0][0]), str(found[0][1])
@@ -98,7 +90,6 @@ class CorrectionStore:
         if len(sentence) > MAX_SENTENCE_CHARS:
             raise InputError(f"sentence is over the {MAX_SENTENCE_CHARS:,}-character limit")
         source, _, exchange_id, view, question = self.question_of(ref)
-        self._prepare()
         row: dict[str, object] = {
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "source": source,
             "exchange_id": exchange_id, "view": view, "question": inert(redact_text(question)),
@@ -106,20 +97,18 @@ class CorrectionStore:
             "sentence": "" if not_covered else sentence, "not_covered": not_covered,
         }  # fmt: skip
         updates = ", ".join(f"{k} = excluded.{k}" for k in row if k not in ("source", "exchange_id"))
-        new_id = self.db.write(
+        new_id = int(self.db.run(
             f"INSERT INTO corrections ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
             f" ON CONFLICT (source, exchange_id) DO UPDATE SET {updates} RETURNING id",
             list(row.values()),
-        )
+        )[0][0])
         log.info("correction #%d of %s: %s", new_id, ref, "not covered" if not_covered else clause_id)
         return Correction(new_id, str(row["created_at"]), source, exchange_id, view, str(row["question"]),
                           str(row["doc_id"]), str(row["clause_id"]), str(row["sentence"]), not_covered)
 
     def all(self) -> list[Correction]:
         """Every correction, oldest first."""
-        if not self._ready and not self.db.rows("SELECT name FROM sqlite_master WHERE name = 'corrections'"):
-            return []
-        rows = self.db.rows(f"SELECT {COLUMNS} FROM corrections ORDER BY id")
+        rows = self.db.run(f"SELECT {COLUMNS} FROM corrections ORDER BY id")
         return [Correction(int(i), str(at), str(s), int(x), str(v), str(q), str(d), str(c), str(t), bool(n))
                 for i, at, s, x, v, q, d, c, t, n in rows]  # fmt: skip
 

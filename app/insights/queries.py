@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from app.insights.db import Database, Row
+from app.sqldb import Database, Row
 
 REASONS = ("referred", "disliked", "low confidence")
 
@@ -61,7 +61,7 @@ def daily_volume(db: Database, scope: Scope) -> list[Row]:
         "SELECT substr(created_at, 1, 10) AS day, count(*), sum(CASE WHEN abstained THEN 1 ELSE 0 END)"
         f" FROM messages WHERE {where} GROUP BY substr(created_at, 1, 10) ORDER BY day"
     )
-    return db.rows(sql, params)
+    return db.run(sql, params)
 
 
 def attention(db: Database, scope: Scope) -> list[Asked]:
@@ -81,7 +81,7 @@ def attention(db: Database, scope: Scope) -> list[Asked]:
         "SELECT question, substr(created_at, 1, 10), 'disliked', count(*), max(id) FROM feedback"
         f" WHERE {rated_where} AND rating < 0 AND clause_ids <> '[]' GROUP BY question, substr(created_at, 1, 10)"
     )
-    rows = db.rows(messages, [*params, scope.low_confidence]) + db.rows(disliked, rated_params)
+    rows = db.run(messages, [*params, scope.low_confidence]) + db.run(disliked, rated_params)
     return [Asked(str(q), str(d), str(r), int(n), int(i)) for q, d, r, n, i in rows]
 
 
@@ -92,7 +92,7 @@ def cited_clauses(db: Database, scope: Scope, limit: int) -> list[Row]:
         f"SELECT j.value, count(*) FROM messages, {db.json_elements('clause_ids')}"
         f" WHERE {where} GROUP BY j.value ORDER BY count(*) DESC, j.value LIMIT ?"
     )
-    return db.rows(sql, [*params, limit])
+    return db.run(sql, [*params, limit])
 
 
 def rated_clauses(db: Database, scope: Scope) -> list[Row]:
@@ -102,7 +102,7 @@ def rated_clauses(db: Database, scope: Scope) -> list[Row]:
         "SELECT j.value, sum(CASE WHEN rating > 0 THEN 1 ELSE 0 END), sum(CASE WHEN rating < 0 THEN 1 ELSE 0 END)"
         f" FROM feedback, {db.json_elements('clause_ids')} WHERE {where} GROUP BY j.value"
     )
-    return db.rows(sql, params)
+    return db.run(sql, params)
 
 
 def ratings(db: Database, scope: Scope) -> tuple[int, int]:
@@ -110,7 +110,7 @@ def ratings(db: Database, scope: Scope) -> tuple[int, int]:
     where, params = scope.where("feedback")
     sql = f"SELECT sum(CASE WHEN rating > 0 THEN 1 ELSE 0 END), sum(CASE WHEN rating < 0 THEN 1 ELSE 0 END)" \
           f" FROM feedback WHERE {where}"  # fmt: skip
-    up, down = (db.rows(sql, params) or [(0, 0)])[0]
+    up, down = (db.run(sql, params) or [(0, 0)])[0]
     return int(up or 0), int(down or 0)
 
 
@@ -119,13 +119,13 @@ def to_review(db: Database, scope: Scope, limit: int) -> list[Row]:
     question), `ref` "m<id>" for a logged message, "f<id>" for a rating."""
     where, params = scope.where("messages")
     weak = "CASE WHEN abstained THEN 'referred' ELSE 'low confidence' END"
-    messages = db.rows(
+    messages = db.run(
         f"SELECT 'm' || id, created_at, view, {weak}, question FROM messages"
         f" WHERE {where} AND (abstained OR confidence < ?) ORDER BY created_at DESC, id DESC LIMIT ?",
         [*params, scope.low_confidence, limit],
     )
     rated_where, rated_params = scope.where("feedback")
-    disliked = db.rows(
+    disliked = db.run(
         f"SELECT 'f' || id, created_at, view, 'disliked', question FROM feedback WHERE {rated_where} AND rating < 0"
         " AND clause_ids <> '[]' ORDER BY created_at DESC, id DESC LIMIT ?",
         [*rated_params, limit],

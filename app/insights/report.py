@@ -22,10 +22,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from app.feedback import inert
 from app.insights import queries
-from app.insights.db import Database
 from app.insights.queries import Asked, Scope
 from app.insights.topics import DISTANCE, Embed, embed_in_batches, group
 from app.redact import redact_text
+from app.sqldb import Database
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,9 @@ class Server:
     password: str = AGENT_PASSWORD
 
 
-@pytest.fixture(scope="session")
-def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def agent_server(seed_index: Path, work: Path) -> Iterator[Server]:
     """`privacy-assistant serve` on a free port, with agent credentials and its own feedback DB."""
-    work = tmp_path_factory.mktemp("web")
     env = {
         "PRIVACY_ASSISTANT_AGENT_USER": AGENT_USER,
         "PRIVACY_ASSISTANT_AGENT_PASSWORD": AGENT_PASSWORD,
@@ -46,6 +46,13 @@ def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     }
     with serving(seed_index, work, env, verbose=True) as url:
         yield Server(url, work / "feedback.sqlite3", work / "server.log")
+
+
+@pytest.fixture(scope="session")
+def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server the browser tests share."""
+    with agent_server(seed_index, tmp_path_factory.mktemp("web")) as found:
+        yield found
 
 
 @pytest.fixture(scope="session")

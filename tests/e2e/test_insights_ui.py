@@ -21,8 +21,7 @@ from typing import Any
 import pytest
 
 from app.evaluation.dataset import load_eval_set
-from tests.e2e.conftest import AGENT_PASSWORD, AGENT_USER, Server
-from tests.helpers import serving
+from tests.e2e.conftest import Server, agent_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -37,14 +36,8 @@ OTHER = ("Do you accept bitcoin?",)
 def server(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own: the counts below are of this test's exchanges only (the session's
     shared server also holds every other browser test's questions and ratings)."""
-    work = tmp_path_factory.mktemp("insights-web")
-    env = {
-        "PRIVACY_ASSISTANT_AGENT_USER": AGENT_USER,
-        "PRIVACY_ASSISTANT_AGENT_PASSWORD": AGENT_PASSWORD,
-        "PRIVACY_ASSISTANT_FEEDBACK_DB": str(work / "feedback.sqlite3"),
-    }
-    with serving(seed_index, work, env, verbose=True) as url:
-        yield Server(url, work / "feedback.sqlite3", work / "server.log")
+    with agent_server(seed_index, tmp_path_factory.mktemp("insights-web")) as found:
+        yield found
 
 
 def _wait_for_rating(db: Path, timeout_s: float = 30.0) -> None:
